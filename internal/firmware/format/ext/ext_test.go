@@ -1,0 +1,384 @@
+package ext
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/netvet/netvet/internal/firmware"
+	"github.com/netvet/netvet/internal/firmware/fwtest"
+)
+
+func loadGz(t testing.TB, name string) []byte {
+	t.Helper()
+	f, err := os.Open(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// expected content of the files make.sh writes.
+func bigContent() []byte {
+	var b bytes.Buffer
+	for i := 0; i < 1000; i++ {
+		fmt.Fprintf(&b, "line %05d of the big file..............\n", i)
+	}
+	return b.Bytes()[:40000]
+}
+
+func sparseContent() []byte {
+	b := make([]byte, 90000)
+	for _, k := range []int{0, 3, 6, 9, 12, 15, 18} {
+		copy(b[k*4096:], fmt.Sprintf("island %d", k))
+	}
+	copy(b[89997:], "end")
+	return b
+}
+
+func farContent() []byte {
+	b := make([]byte, 400008)
+	copy(b[400000:], "far away")
+	return b
+}
+
+var slowTarget = strings.Repeat("d", 70) + "/target/of/a/long/slow/symlink/past/sixty/bytes"
+
+var fixtures = []struct {
+	name     string
+	fileSize int64 // blocks_count * block_size
+}{
+	{"ext2.img.gz", 1024 * 1024},
+	{"ext3.img.gz", 4096 * 1024},
+	{"ext4.img.gz", 2048 * 1024},
+	{"ext4inline.img.gz", 256 * 4096},
+	{"ext4metabg.img.gz", 2048 * 2048},
+}
+
+func TestExtract(t *testing.T) {
+	mtime := time.Unix(1700000000, 0).UTC()
+	for _, fx := range fixtures {
+		t.Run(fx.name, func(t *testing.T) {
+			img := loadGz(t, fx.name)
+			s, n, err := fwtest.Run(t.Context(), New(), img, 64<<20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != fx.fileSize {
+				t.Errorf("length %d, want %d", n, fx.fileSize)
+			}
+			for _, f := range s.Failed {
+				t.Errorf("failed %q: %v", f.Path, f.Err)
+			}
+			files := map[string][]byte{
+				"hello.txt":          []byte("hello, ext\n"),
+				"big.bin":            bigContent(),
+				"sparse.bin":         sparseContent(),
+				"far.bin":            farContent(),
+				"dir/suid":           []byte("setuid\n"),
+				"dir/sgid":           []byte("setgid\n"),
+				"dir/owned":          []byte("owned\n"),
+				"dir/sub/inline.txt": []byte("small inline\n"),
+			}
+			for p, want := range files {
+				it, ok := s.Get(p)
+				if !ok || it.Type != firmware.TypeFile {
+					t.Errorf("%s: missing or not a file: %+v", p, it.Entry)
+					continue
+				}
+				if !bytes.Equal(it.Data, want) {
+					t.Errorf("%s: content differs (%d bytes, want %d)", p, len(it.Data), len(want))
+				}
+				if !it.ModTime.Equal(mtime) {
+					t.Errorf("%s: mtime %v", p, it.ModTime)
+				}
+			}
+			checks := []struct {
+				path string
+				typ  firmware.EntryType
+				mode fs.FileMode
+				uid  int64
+				gid  int64
+				link string
+				maj  uint32
+				min  uint32
+			}{
+				{"dir", firmware.TypeDir, 0o755, 0, 0, "", 0, 0},
+				{"empty", firmware.TypeDir, 0o755, 0, 0, "", 0, 0},
+				{"lost+found", firmware.TypeDir, 0o700, 0, 0, "", 0, 0},
+				{"dir/sub", firmware.TypeDir, 0o777 | fs.ModeSticky, 0, 0, "", 0, 0},
+				{"dir/suid", firmware.TypeFile, 0o755 | fs.ModeSetuid, 0, 0, "", 0, 0},
+				{"dir/sgid", firmware.TypeFile, 0o750 | fs.ModeSetgid, 0, 0, "", 0, 0},
+				{"dir/owned", firmware.TypeFile, 0o644, 1234, 70000, "", 0, 0},
+				{"dir/hardlink", firmware.TypeHardlink, 0o644, 0, 0, "hello.txt", 0, 0},
+				{"fastlink", firmware.TypeSymlink, 0o777, 0, 0, "hello.txt", 0, 0},
+				{"slowlink", firmware.TypeSymlink, 0o777, 0, 0, slowTarget, 0, 0},
+				{"dir/tty0", firmware.TypeCharDevice, 0o644, 0, 0, "", 4, 0},
+				{"dir/sda1", firmware.TypeBlockDevice, 0o644, 0, 0, "", 8, 1},
+				{"dir/fifo", firmware.TypeFIFO, 0o644, 0, 0, "", 0, 0},
+			}
+			for _, c := range checks {
+				it, ok := s.Get(c.path)
+				if !ok {
+					t.Errorf("%s: missing", c.path)
+					continue
+				}
+				e := it.Entry
+				if e.Type != c.typ || e.Mode != c.mode || e.UID != c.uid || e.GID != c.gid ||
+					e.LinkTarget != c.link || e.DevMajor != c.maj || e.DevMinor != c.min {
+					t.Errorf("%s: got %v %v uid %d gid %d link %q dev %d,%d; want %v %v %d %d %q %d,%d",
+						c.path, e.Type, e.Mode, e.UID, e.GID, e.LinkTarget, e.DevMajor, e.DevMinor,
+						c.typ, c.mode, c.uid, c.gid, c.link, c.maj, c.min)
+				}
+			}
+			// Directories come before their contents.
+			seen := map[string]bool{}
+			for _, it := range s.Items {
+				if i := strings.LastIndex(it.Path, "/"); i > 0 && !seen[it.Path[:i]] {
+					t.Errorf("%s put before its directory", it.Path)
+				}
+				seen[it.Path] = true
+			}
+		})
+	}
+}
+
+func TestIdentify(t *testing.T) {
+	img := loadGz(t, "ext2.img.gz")
+	cases := []struct {
+		name string
+		b    []byte
+		want bool
+	}{
+		{"ext2", img, true},
+		{"empty", nil, false},
+		{"short", img[:1100], false},
+		{"zeros", make([]byte, 4096), false},
+		{"bad block size", patch(img, 1024+24, 7), false},
+		{"bad inode size", patch16(img, 1024+88, 100), false},
+		{"zero blocks per group", patch(img, 1024+32, 0), false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := New().Identify(bytes.NewReader(c.b), int64(len(c.b))); got != c.want {
+				t.Errorf("Identify = %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+func patch(b []byte, off int, v uint32) []byte {
+	c := bytes.Clone(b)
+	binary.LittleEndian.PutUint32(c[off:], v)
+	return c
+}
+
+func patch16(b []byte, off int, v uint16) []byte {
+	c := bytes.Clone(b)
+	binary.LittleEndian.PutUint16(c[off:], v)
+	return c
+}
+
+// inodeOffset finds the byte offset of inode num in img.
+func inodeOffset(t *testing.T, img []byte, num uint32) int64 {
+	t.Helper()
+	sb, err := parseSuperblock(img[1024:2048])
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fsys{ctx: context.Background(), src: bytes.NewReader(img), size: int64(len(img)), sb: sb, descs: map[uint64]uint64{}}
+	in, err := f.readInode(num)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in.off
+}
+
+func TestHostile(t *testing.T) {
+	ext4 := loadGz(t, "ext4.img.gz")
+	ext2 := loadGz(t, "ext2.img.gz")
+
+	t.Run("truncated", func(t *testing.T) {
+		for _, n := range []int{1100, 2048, 4096, 20000, 100000} {
+			b := ext4[:n]
+			s := fwtest.NewMemSink(1 << 20)
+			_, err := New().Extract(t.Context(), bytes.NewReader(b), int64(len(b)), s)
+			if err == nil && len(s.Failed) == 0 {
+				t.Errorf("%d bytes: no error and no failed entry", n)
+			}
+		}
+	})
+
+	t.Run("blocks past EOF", func(t *testing.T) {
+		b := patch(ext2, 1024+4, 1<<30)
+		b = patch(b, 1024+0, 64) // keep inode count consistent with groups
+		s := fwtest.NewMemSink(1 << 20)
+		n, _ := New().Extract(t.Context(), bytes.NewReader(b), int64(len(b)), s)
+		if n != int64(len(b)) {
+			t.Errorf("length %d, want bounded by %d", n, len(b))
+		}
+	})
+
+	t.Run("extent node loop", func(t *testing.T) {
+		// sparse.bin has a depth-1 extent tree; point its leaf's first
+		// entry... instead make the index point at a block holding an
+		// index node of the same depth that points at itself.
+		b := bytes.Clone(ext4)
+		off := findInodeByName(t, b, "sparse.bin")
+		ib := b[off+40 : off+100]
+		if binary.LittleEndian.Uint16(ib[6:]) != 1 {
+			t.Fatalf("sparse.bin extent depth %d, want 1", binary.LittleEndian.Uint16(ib[6:]))
+		}
+		leaf := int64(binary.LittleEndian.Uint32(ib[12+4:])) * 1024
+		// Rewrite the leaf as an index node of depth 1 pointing at itself.
+		binary.LittleEndian.PutUint16(b[leaf+6:], 1)
+		binary.LittleEndian.PutUint16(b[leaf+2:], 1)
+		binary.LittleEndian.PutUint32(b[leaf+12+4:], uint32(leaf/1024))
+		s, _, err := fwtest.Run(t.Context(), New(), b, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertFailed(t, s, "sparse.bin", ErrLoop)
+	})
+
+	t.Run("directory loop", func(t *testing.T) {
+		// Make dir/sub's inode number the root's: entry "sub" then
+		// names inode 2, a directory already walked.
+		b := bytes.Clone(ext2)
+		replaceDirent(t, b, "sub", rootInode)
+		s, _, err := fwtest.Run(t.Context(), New(), b, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertFailed(t, s, "dir/sub", ErrLoop)
+	})
+
+	t.Run("bad rec_len", func(t *testing.T) {
+		b := bytes.Clone(ext2)
+		i := bytes.Index(b, []byte("hardlink"))
+		binary.LittleEndian.PutUint16(b[i-4:], 3)
+		s, _, err := fwtest.Run(t.Context(), New(), b, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertFailed(t, s, "dir", ErrCorrupt)
+	})
+
+	t.Run("file size past EOF", func(t *testing.T) {
+		b := bytes.Clone(ext2)
+		off := findInodeByName(t, b, "hello.txt")
+		binary.LittleEndian.PutUint32(b[off+4:], 0xFFFFFFF0)
+		binary.LittleEndian.PutUint32(b[off+108:], 0xFFFF)
+		s, _, err := fwtest.Run(t.Context(), New(), b, 1<<20)
+		if !errors.Is(err, firmware.ErrLimit) {
+			t.Fatalf("err = %v, want the sink's limit", err)
+		}
+		_ = s
+	})
+
+	t.Run("block pointer past end", func(t *testing.T) {
+		b := bytes.Clone(ext2)
+		off := findInodeByName(t, b, "big.bin")
+		binary.LittleEndian.PutUint32(b[off+40+12*4:], 0x7FFFFFFF) // indirect pointer
+		s, _, err := fwtest.Run(t.Context(), New(), b, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertFailed(t, s, "big.bin", ErrCorrupt)
+	})
+}
+
+func assertFailed(t *testing.T, s *fwtest.MemSink, path string, want error) {
+	t.Helper()
+	for _, f := range s.Failed {
+		if f.Path == path {
+			if !errors.Is(f.Err, want) {
+				t.Errorf("%s failed with %v, want %v", path, f.Err, want)
+			}
+			return
+		}
+	}
+	t.Errorf("%s: no failure recorded (failed: %v)", path, s.Failed)
+}
+
+// findInodeByName returns the inode offset of the first directory entry
+// called name (searching the raw image).
+func findInodeByName(t *testing.T, img []byte, name string) int64 {
+	t.Helper()
+	i := bytes.Index(img, append([]byte{byte(len(name))}, []byte(name)...)[:0])
+	for start := 0; ; {
+		j := bytes.Index(img[start:], []byte(name))
+		if j < 0 {
+			t.Fatalf("%s not found", name)
+		}
+		i = start + j
+		if i >= 8 && int(img[i-2]) == len(name) {
+			break
+		}
+		start = i + 1
+	}
+	num := binary.LittleEndian.Uint32(img[i-8:])
+	return inodeOffset(t, img, num)
+}
+
+func replaceDirent(t *testing.T, img []byte, name string, ino uint32) {
+	t.Helper()
+	for start := 0; ; {
+		j := bytes.Index(img[start:], []byte(name))
+		if j < 0 {
+			t.Fatalf("%s not found", name)
+		}
+		i := start + j
+		if i >= 8 && int(img[i-2]) == len(name) {
+			binary.LittleEndian.PutUint32(img[i-8:], ino)
+			return
+		}
+		start = i + 1
+	}
+}
+
+func TestCancel(t *testing.T) {
+	img := loadGz(t, "ext4.img.gz")
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := New().Extract(ctx, bytes.NewReader(img), int64(len(img)), fwtest.NewMemSink(1<<20))
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+}
+
+func FuzzExtract(f *testing.F) {
+	for _, fx := range fixtures {
+		img := loadGz(f, fx.name)
+		// Seed with the metadata-bearing head of each image: the fuzzer
+		// mutates small inputs far better than megabytes of zeros.
+		if len(img) > 128<<10 {
+			img = img[:128<<10]
+		}
+		f.Add(img)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		fwtest.Fuzz(ctx, New(), b)
+	})
+}

@@ -1,0 +1,141 @@
+// Package zlib reads zlib streams (RFC 1950): a two-byte header, deflate
+// data and an Adler-32 trailer.
+package zlib
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	kzlib "github.com/klauspost/compress/zlib"
+
+	"github.com/netvet/netvet/internal/firmware"
+	"github.com/netvet/netvet/internal/safeio"
+)
+
+// ErrTruncated reports a stream that ends, or turns corrupt, before its trailer.
+var ErrTruncated = errors.New("zlib: truncated or corrupt stream")
+
+const (
+	identifyWindow = 4 << 10
+	// minTrialOutput is how much a trial inflate must produce, unless the
+	// stream ends cleanly first: the two-byte magic alone proves little.
+	minTrialOutput = 64
+)
+
+type format struct{}
+
+var _ firmware.Format = format{}
+
+// New returns the zlib format.
+func New() firmware.Format { return format{} }
+
+// signatures lists every valid header with a 8, 16 or 32 KiB window and no
+// preset dictionary.
+func signatures() []firmware.Signature {
+	var sigs []firmware.Signature
+	for cinfo := byte(5); cinfo <= 7; cinfo++ {
+		cmf := cinfo<<4 | 8
+		for level := byte(0); level < 4; level++ {
+			flg := level << 6
+			flg += byte(31 - (uint16(cmf)<<8|uint16(flg))%31)
+			if (uint16(cmf)<<8|uint16(flg))%31 != 0 || flg>>6 != level {
+				continue
+			}
+			sigs = append(sigs, firmware.Signature{Magic: []byte{cmf, flg}})
+		}
+	}
+	return sigs
+}
+
+func (format) Info() firmware.Info {
+	return firmware.Info{
+		Name:        "zlib",
+		Description: "zlib compressed stream (RFC 1950)",
+		Kind:        firmware.KindCompression,
+		Signatures:  signatures(),
+		Variants:    []string{"deflate, no preset dictionary"},
+	}
+}
+
+// headerOK checks the two header bytes: deflate, window at most 32 KiB,
+// check bits valid, no preset dictionary.
+func headerOK(cmf, flg byte) bool {
+	return cmf&0x0f == 8 && cmf>>4 <= 7 && (uint16(cmf)<<8|uint16(flg))%31 == 0 && flg&0x20 == 0
+}
+
+func (format) Identify(src io.ReaderAt, size int64) bool {
+	n := min(size, identifyWindow)
+	if n < 8 {
+		return false
+	}
+	b, err := safeio.ReadAt(src, size, 0, n, identifyWindow)
+	if err != nil || !headerOK(b[0], b[1]) {
+		return false
+	}
+	z, err := kzlib.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return false
+	}
+	buf := make([]byte, 16<<10)
+	got := 0
+	for got < len(buf) {
+		k, err := z.Read(buf[got:])
+		got += k
+		switch {
+		case err == nil:
+		case err == io.EOF:
+			return true // complete stream, checksum verified
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return got >= minTrialOutput && n < size
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func (format) Extract(ctx context.Context, src io.ReaderAt, size int64, dst firmware.Sink) (int64, error) {
+	bc := safeio.NewByteCounter(src, size)
+	z, err := kzlib.NewReader(bc)
+	if err != nil {
+		return 0, fmt.Errorf("zlib: header: %w", err)
+	}
+	r := &stream{ctx: ctx, r: z}
+	e := firmware.Entry{Type: firmware.TypeFile, Mode: 0o644, Offset: 0}
+	if err := dst.Put(ctx, e, r); err != nil {
+		return 0, err
+	}
+	if r.err != nil {
+		return bc.N, fmt.Errorf("%w: %w", ErrTruncated, r.err)
+	}
+	return bc.N, nil
+}
+
+// stream ends the data at the first decoding error, keeping the error, so
+// the sink keeps what was decompressed before it.
+type stream struct {
+	ctx context.Context
+	r   io.Reader
+	err error
+}
+
+func (s *stream) Read(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, io.EOF
+	}
+	if err := s.ctx.Err(); err != nil {
+		return 0, err
+	}
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF {
+		s.err = err
+		err = nil
+		if n == 0 {
+			err = io.EOF
+		}
+	}
+	return n, err
+}

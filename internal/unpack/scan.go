@@ -1,0 +1,156 @@
+package unpack
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"math"
+	"sort"
+
+	"github.com/netvet/netvet/internal/firmware"
+)
+
+// candidate is a position where a format's signature matched.
+type candidate struct {
+	start int64
+	rank  int // registry order: earlier formats win at equal offsets
+	f     firmware.Format
+}
+
+type sigEntry struct {
+	magic  []byte
+	offset int64
+	rank   int
+	f      firmware.Format
+}
+
+// scanner finds every signature of every format at any offset in a blob.
+// A 64 Ki-entry table keyed by the first two magic bytes rejects almost
+// every position with one load; survivors are compared in full.
+type scanner struct {
+	table  [1 << 16][]sigEntry
+	maxLen int
+}
+
+func newScanner(formats []firmware.Format) *scanner {
+	s := &scanner{}
+	for rank, f := range formats {
+		for _, sig := range f.Info().Signatures {
+			if len(sig.Magic) < 2 {
+				continue
+			}
+			k := uint16(sig.Magic[0])<<8 | uint16(sig.Magic[1])
+			s.table[k] = append(s.table[k], sigEntry{magic: sig.Magic, offset: sig.Offset, rank: rank, f: f})
+			if l := len(sig.Magic); l > s.maxLen {
+				s.maxLen = l
+			}
+		}
+	}
+	return s
+}
+
+// scan returns the candidates in r sorted by start and rank, at most max
+// of them; truncated reports that more were found.
+func (s *scanner) scan(ctx context.Context, r io.ReaderAt, size int64, max int) (cands []candidate, truncated bool, err error) {
+	const chunk = 1 << 20
+	overlap := s.maxLen - 1
+	if overlap < 1 {
+		overlap = 1
+	}
+	buf := make([]byte, chunk+overlap)
+	seen := map[[2]int64]bool{}
+	for base := int64(0); base < size; base += chunk {
+		if err := ctx.Err(); err != nil {
+			return cands, truncated, err
+		}
+		n := int64(len(buf))
+		if rem := size - base; rem < n {
+			n = rem
+		}
+		m, rerr := r.ReadAt(buf[:n], base)
+		if m < int(n) && rerr != nil && rerr != io.EOF {
+			return cands, truncated, rerr
+		}
+		b := buf[:m]
+		limit := len(b) - 1
+		if int64(m) > chunk {
+			limit = chunk // positions past chunk are scanned in the next round
+		}
+		for i := 0; i < limit; i++ {
+			ents := s.table[uint16(b[i])<<8|uint16(b[i+1])]
+			if ents == nil {
+				continue
+			}
+			for _, e := range ents {
+				if i+len(e.magic) <= len(b) && bytes.Equal(b[i:i+len(e.magic)], e.magic) {
+					start := base + int64(i) - e.offset
+					if start < 0 {
+						continue
+					}
+					key := [2]int64{start, int64(e.rank)}
+					if seen[key] {
+						continue
+					}
+					if len(cands) >= max {
+						truncated = true
+						continue
+					}
+					seen[key] = true
+					cands = append(cands, candidate{start: start, rank: e.rank, f: e.f})
+				}
+			}
+		}
+	}
+	sort.Slice(cands, func(i, j int) bool {
+		if cands[i].start != cands[j].start {
+			return cands[i].start < cands[j].start
+		}
+		return cands[i].rank < cands[j].rank
+	})
+	return cands, truncated, nil
+}
+
+// regionInfo measures a byte range: Shannon entropy in bits per byte and
+// whether it is one repeated byte (padding such as 0x00 or 0xFF).
+func regionInfo(ctx context.Context, r io.ReaderAt, off, n int64) (entropy float64, padding bool, err error) {
+	var counts [256]int64
+	buf := make([]byte, 256<<10)
+	var total int64
+	for total < n {
+		if err := ctx.Err(); err != nil {
+			return 0, false, err
+		}
+		want := int64(len(buf))
+		if rem := n - total; rem < want {
+			want = rem
+		}
+		m, rerr := r.ReadAt(buf[:want], off+total)
+		for _, c := range buf[:m] {
+			counts[c]++
+		}
+		total += int64(m)
+		if m == 0 || (rerr != nil && rerr != io.EOF) {
+			break
+		}
+		if rerr == io.EOF {
+			break
+		}
+	}
+	if total == 0 {
+		return 0, false, nil
+	}
+	distinct := 0
+	for _, c := range counts {
+		if c == 0 {
+			continue
+		}
+		distinct++
+		p := float64(c) / float64(total)
+		entropy -= p * math.Log2(p)
+	}
+	entropy = math.Round(entropy*1000) / 1000
+	if entropy == 0 {
+		entropy = 0 // no negative zero in JSON
+	}
+	return entropy, distinct == 1 && (counts[0] > 0 || counts[0xff] > 0), nil
+}
