@@ -129,7 +129,7 @@ same input gives byte-identical output.`,
 	root.PersistentFlags().StringVar(&e.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
 	root.PersistentFlags().BoolVarP(&e.quiet, "quiet", "q", false, "no progress output on stderr")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return &UsageError{err} })
-	root.AddCommand(newVersionCmd(e), newFirmwareCmd(e))
+	root.AddCommand(newVersionCmd(e), newFirmwareCmd(e), newDemoCmd(e))
 	return root
 }
 

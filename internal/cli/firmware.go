@@ -129,17 +129,30 @@ manifest.`,
 func printSummary(w io.Writer, m *unpack.Manifest, out string) {
 	fmt.Fprintf(w, "%s  %s  sha256:%s\n", m.Image.Name, unpack.HumanBytes(m.Image.Size), m.Image.SHA256)
 	// The container tree: every node that is a chunk, a region or has a format.
-	depth := map[string]int{}
+	// Shown: chunks, regions, nodes with a format, and their ancestors.
+	show := map[string]bool{}
+	parent := map[string]string{}
 	for _, n := range m.Nodes {
-		d := strings.Count(n.Path, "/")
-		depth[n.Path] = d
+		for _, c := range n.Children {
+			parent[c] = n.Path
+		}
+	}
+	for _, n := range m.Nodes {
+		if n.Type == unpack.TypeChunk || n.Type == unpack.TypeRegion || n.Format != "" {
+			for p := n.Path; p != "" && !show[p]; p = parent[p] {
+				show[p] = true
+			}
+		}
+	}
+	for _, n := range m.Nodes {
+		d := strings.Count(n.Path, "/") - strings.Count(m.Image.Name, "/")
 		if n.Path == m.Image.Name {
 			if n.Format != "" {
 				fmt.Fprintf(w, "  = %s\n", n.Format)
 			}
 			continue
 		}
-		if n.Type != unpack.TypeChunk && n.Type != unpack.TypeRegion && n.Format == "" {
+		if !show[n.Path] {
 			continue
 		}
 		indent := strings.Repeat("  ", min(d, 12))
@@ -155,7 +168,10 @@ func printSummary(w io.Writer, m *unpack.Manifest, out string) {
 			}
 			line += fmt.Sprintf("  %s%s", unpack.HumanBytes(n.Size), ent)
 		default:
-			line += fmt.Sprintf("  [%s] %s", n.Format, unpack.HumanBytes(n.Size))
+			if n.Format != "" {
+				line += fmt.Sprintf("  [%s]", n.Format)
+			}
+			line += "  " + unpack.HumanBytes(n.Size)
 		}
 		if n.Error != "" {
 			line += "  error: " + firstLine(n.Error)
