@@ -31,7 +31,7 @@ func DefaultLimits() Limits {
 		MaxRatio:      200,
 		RatioFloor:    64 << 20,
 		MaxTime:       time.Hour,
-		MaxCandidates: 20000,
+		MaxCandidates: 200000,
 	}
 }
 

@@ -49,55 +49,44 @@ func newScanner(formats []firmware.Format) *scanner {
 	return s
 }
 
-// scan returns the candidates in r sorted by start and rank, at most max
-// of them; truncated reports that more were found.
-func (s *scanner) scan(ctx context.Context, r io.ReaderAt, size int64, max int) (cands []candidate, truncated bool, err error) {
-	const chunk = 1 << 20
-	overlap := s.maxLen - 1
-	if overlap < 1 {
-		overlap = 1
+// scanWindow is how many bytes one call of window examines.
+const scanWindow = 1 << 20
+
+// window returns the candidates whose magic lies in [pos, pos+scanWindow)
+// of r, sorted by start and rank, and the end of the window. Scanning a
+// blob window by window lets the driver skip the inside of every chunk it
+// extracted instead of searching it.
+func (s *scanner) window(ctx context.Context, r io.ReaderAt, size, pos int64, buf []byte) ([]candidate, int64, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, pos, err
 	}
-	buf := make([]byte, chunk+overlap)
-	seen := map[[2]int64]bool{}
-	for base := int64(0); base < size; base += chunk {
-		if err := ctx.Err(); err != nil {
-			return cands, truncated, err
+	overlap := max(s.maxLen-1, 1)
+	n := int64(scanWindow + overlap)
+	if rem := size - pos; rem < n {
+		n = rem
+	}
+	m, rerr := r.ReadAt(buf[:n], pos)
+	if m < int(n) && rerr != nil && rerr != io.EOF {
+		return nil, pos, rerr
+	}
+	b := buf[:m]
+	limit := len(b) - 1
+	if limit > scanWindow {
+		limit = scanWindow // later positions belong to the next window
+	}
+	var cands []candidate
+	for i := 0; i < limit; i++ {
+		ents := s.table[uint16(b[i])<<8|uint16(b[i+1])]
+		if ents == nil {
+			continue
 		}
-		n := int64(len(buf))
-		if rem := size - base; rem < n {
-			n = rem
-		}
-		m, rerr := r.ReadAt(buf[:n], base)
-		if m < int(n) && rerr != nil && rerr != io.EOF {
-			return cands, truncated, rerr
-		}
-		b := buf[:m]
-		limit := len(b) - 1
-		if int64(m) > chunk {
-			limit = chunk // positions past chunk are scanned in the next round
-		}
-		for i := 0; i < limit; i++ {
-			ents := s.table[uint16(b[i])<<8|uint16(b[i+1])]
-			if ents == nil {
-				continue
-			}
-			for _, e := range ents {
-				if i+len(e.magic) <= len(b) && bytes.Equal(b[i:i+len(e.magic)], e.magic) {
-					start := base + int64(i) - e.offset
-					if start < 0 {
-						continue
-					}
-					key := [2]int64{start, int64(e.rank)}
-					if seen[key] {
-						continue
-					}
-					if len(cands) >= max {
-						truncated = true
-						continue
-					}
-					seen[key] = true
-					cands = append(cands, candidate{start: start, rank: e.rank, f: e.f})
+		for _, e := range ents {
+			if i+len(e.magic) <= len(b) && bytes.Equal(b[i:i+len(e.magic)], e.magic) {
+				start := pos + int64(i) - e.offset
+				if start < 0 {
+					continue
 				}
+				cands = append(cands, candidate{start: start, rank: e.rank, f: e.f})
 			}
 		}
 	}
@@ -107,7 +96,15 @@ func (s *scanner) scan(ctx context.Context, r io.ReaderAt, size int64, max int) 
 		}
 		return cands[i].rank < cands[j].rank
 	})
-	return cands, truncated, nil
+	// One candidate per (start, format).
+	out := cands[:0]
+	for i, c := range cands {
+		if i > 0 && c.start == cands[i-1].start && c.rank == cands[i-1].rank {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out, min(pos+scanWindow, size), nil
 }
 
 // regionInfo measures a byte range: Shannon entropy in bits per byte and

@@ -80,7 +80,16 @@ type runner struct {
 	active  int
 	cond    *sync.Cond
 	stopped bool
+	weak    map[string]bool
 }
+
+// A chunk of a format whose signature is two bytes long (zlib, lzma) found
+// inside a file is kept only when it decompressed to at least
+// minWeakOutput bytes from at least minWeakInput bytes.
+const (
+	minWeakOutput = 1024
+	minWeakInput  = 32
+)
 
 // Unpack extracts the image at imagePath into outDir, which must not exist
 // or be empty, and writes outDir/manifest.json. It returns the manifest
@@ -132,6 +141,14 @@ func Unpack(ctx context.Context, imagePath, outDir string, opts Options) (*Manif
 	r := &runner{opts: opts, ctx: ctx, cancel: cancel, root: root, image: imagePath,
 		scan: newScanner(opts.Registry.Formats()), stats: opts.Progress, log: opts.Logger}
 	r.cond = sync.NewCond(&r.mu)
+	r.weak = map[string]bool{}
+	for _, f := range opts.Registry.Formats() {
+		longest := 0
+		for _, sig := range f.Info().Signatures {
+			longest = max(longest, len(sig.Magic))
+		}
+		r.weak[f.Info().Name] = longest <= 2
+	}
 	r.topName = sanitizeName(filepath.Base(imagePath))
 
 	h := sha256.New()
@@ -316,46 +333,55 @@ func (r *runner) process(j *job) {
 	if fi, err := f.Stat(); err == nil {
 		size = fi.Size()
 	}
-	cands, truncated, err := r.scan.scan(r.ctx, f, size, r.opts.Limits.MaxCandidates)
-	if err != nil {
-		n.Error = joinErr(n.Error, "scan: "+errString(err))
-		return
-	}
-	if truncated {
-		msg := fmt.Sprintf("max-candidates: more than %d signature matches in %s; later ones were not examined (raise with --max-candidates)", r.opts.Limits.MaxCandidates, n.name)
-		n.Error = joinErr(n.Error, msg)
-		r.note(limitErr("max-candidates", int64(r.opts.Limits.MaxCandidates), "%s", msg))
-	}
 	var chunks []*Node
 	var kidJobs [][]*job
 	var covered int64
+	examined := 0
 	anc := append(append([]ancestor(nil), j.ancestors...), ancestor{sha: n.SHA256, path: n.name})
-	for _, c := range cands {
-		if c.start < covered || c.start >= size {
-			continue
-		}
-		if r.ctx.Err() != nil {
+	bp := scanBufPool.Get().(*[]byte)
+	defer scanBufPool.Put(bp)
+scan:
+	for pos := int64(0); pos < size; {
+		cands, next, err := r.scan.window(r.ctx, f, size, pos, *bp)
+		if err != nil {
+			n.Error = joinErr(n.Error, "scan: "+errString(err))
 			break
 		}
-		avail := size - c.start
-		sr := io.NewSectionReader(f, c.start, avail)
-		if !safeIdentify(c.f, sr, avail) {
-			continue
+		for _, c := range cands {
+			if c.start < covered || c.start >= size {
+				continue
+			}
+			if r.ctx.Err() != nil {
+				break scan
+			}
+			if examined >= r.opts.Limits.MaxCandidates {
+				msg := fmt.Sprintf("max-candidates: more than %d signature matches examined in %s; the rest from offset 0x%x on was not searched (raise with --max-candidates)", r.opts.Limits.MaxCandidates, n.name, c.start)
+				n.Error = joinErr(n.Error, msg)
+				r.note(limitErr("max-candidates", int64(r.opts.Limits.MaxCandidates), "%s", msg))
+				break scan
+			}
+			examined++
+			avail := size - c.start
+			sr := io.NewSectionReader(f, c.start, avail)
+			if !safeIdentify(c.f, sr, avail) {
+				continue
+			}
+			info := c.f.Info()
+			if j.depth >= r.opts.Limits.MaxDepth {
+				msg := fmt.Sprintf("max-depth: %s at offset 0x%x of %s is nested deeper than %d containers; not opened (raise with --max-depth)", info.Name, c.start, n.name, r.opts.Limits.MaxDepth)
+				n.Error = joinErr(n.Error, msg)
+				r.note(limitErr("max-depth", int64(r.opts.Limits.MaxDepth), "%s", msg))
+				break scan
+			}
+			chunk, kids, length, ok := r.extract(j, f, c, info, avail)
+			if !ok {
+				continue
+			}
+			chunks = append(chunks, chunk)
+			kidJobs = append(kidJobs, kids)
+			covered = c.start + length
 		}
-		info := c.f.Info()
-		if j.depth >= r.opts.Limits.MaxDepth {
-			msg := fmt.Sprintf("max-depth: %s at offset 0x%x of %s is nested deeper than %d containers; not opened (raise with --max-depth)", info.Name, c.start, n.name, r.opts.Limits.MaxDepth)
-			n.Error = joinErr(n.Error, msg)
-			r.note(limitErr("max-depth", int64(r.opts.Limits.MaxDepth), "%s", msg))
-			break
-		}
-		chunk, kids, length, ok := r.extract(j, f, c, info, avail)
-		if !ok {
-			continue
-		}
-		chunks = append(chunks, chunk)
-		kidJobs = append(kidJobs, kids)
-		covered = c.start + length
+		pos = max(next, covered)
 	}
 
 	// One format covering the whole blob: its entries hang from the blob itself.
@@ -384,6 +410,8 @@ func (r *runner) process(j *job) {
 		}
 	}
 }
+
+var scanBufPool = sync.Pool{New: func() any { b := make([]byte, scanWindow+64<<10); return &b }}
 
 func safeIdentify(f firmware.Format, src io.ReaderAt, size int64) (ok bool) {
 	defer func() {
@@ -415,10 +443,18 @@ func (r *runner) extract(j *job, f *os.File, c candidate, info firmware.Info, av
 	if n <= 0 || n > avail {
 		n = avail
 	}
-	if xerr != nil && s.count == 0 && !isLimit(xerr) && r.ctx.Err() == nil {
+	rejected := xerr != nil && s.count == 0 && !isLimit(xerr) && r.ctx.Err() == nil
+	// A weak signature (two bytes) found inside a file is common by
+	// chance: keep such a chunk only if it produced something substantial.
+	if !rejected && r.weak[info.Name] && (c.start != 0 || !j.blob) && !isLimit(xerr) &&
+		(s.written.Load() < minWeakOutput || (n > 0 && n < minWeakInput)) {
+		rejected = true
+	}
+	if rejected {
 		// A signature that did not hold up: not a chunk.
 		r.log.Debug("candidate rejected", "format", info.Name, "offset", c.start, "path", j.node.name, "err", xerr)
 		_ = r.root.RemoveAll(dir)
+		r.stats.Objects.Add(-int64(s.count))
 		return nil, nil, 0, false
 	}
 	r.stats.Chunks.Add(1)

@@ -1,5 +1,12 @@
 // Package cramfs reads CramFS compressed ROM filesystem images in both byte
 // orders, with or without the 512-byte boot pad.
+//
+// Inodes pack their fields in bit fields allocated from the least
+// significant bit in little-endian images and from the most significant
+// bit in big-endian ones. File data is a table of block end pointers
+// followed by zlib blocks of one page each; the page size is not recorded
+// and is inferred. The version 2 CRC is checked, and a mismatch is
+// reported through the sink without stopping extraction.
 package cramfs
 
 import (
@@ -23,7 +30,7 @@ var (
 	ErrSuperblock = errors.New("cramfs: bad superblock")
 	ErrCRC        = errors.New("cramfs: image CRC mismatch")
 	ErrCorrupt    = errors.New("cramfs: corrupt image")
-	ErrLimit      = errors.New("cramfs: too many entries")
+	ErrTooMany    = errors.New("cramfs: too many entries")
 )
 
 const (
@@ -285,7 +292,7 @@ func (im *image) dir(ctx context.Context, dst firmware.Sink, d inode, prefix str
 			return err
 		}
 		if im.entries++; im.entries > maxEntries {
-			return fmt.Errorf("%w: more than %d", ErrLimit, maxEntries)
+			return fmt.Errorf("%w: more than %d", ErrTooMany, maxEntries)
 		}
 		if pos+inodeLen > len(b) {
 			return fmt.Errorf("%w: directory %q at offset 0x%x: entry at %d overruns", ErrCorrupt, prefix, d.offset, pos)
@@ -380,16 +387,16 @@ func (im *image) entry(ctx context.Context, dst firmware.Sink, in inode, p strin
 
 // blockRange returns where block i of a file with n blocks is stored
 // (start, length) and whether it is stored uncompressed.
-func (im *image) blockRange(ptrs []byte, in inode, i, n int) (int64, int64, bool, error) {
+func (im *image) blockRange(ptrs []byte, in inode, i, n int, bs int64) (int64, int64, bool, error) {
 	bo := im.sb.bo
 	ext := im.sb.flags&flagExtBlockPtrs != 0
 	ptr := bo.Uint32(ptrs[4*i:])
 	if ext && ptr&blkDirect != 0 {
 		start := int64(ptr&^blkFlags) << 2
 		if ptr&blkUncompressed != 0 {
-			l := im.block
+			l := bs
 			if i == n-1 {
-				if r := int64(in.size) % im.block; r != 0 {
+				if r := int64(in.size) % bs; r != 0 {
 					l = r
 				}
 			}
@@ -411,7 +418,7 @@ func (im *image) blockRange(ptrs []byte, in inode, i, n int) (int64, int64, bool
 		case ext && prev&blkDirect != 0:
 			ps := int64(prev&^blkFlags) << 2
 			if prev&blkUncompressed != 0 {
-				start = ps + im.block
+				start = ps + bs
 			} else {
 				var lb [2]byte
 				if _, err := im.src.ReadAt(lb[:], ps); err != nil {
@@ -437,11 +444,14 @@ func (im *image) blockRange(ptrs []byte, in inode, i, n int) (int64, int64, bool
 	return start, end - start, unc, nil
 }
 
-// settleBlockSize infers the block size from the first file larger than
-// one 4 KiB page whose first block decompresses to a whole block.
-func (im *image) settleBlockSize(in inode) {
+// blockSize returns the block size to read the file in with. CramFS
+// does not record it: it is the page size of the machine that made the
+// image. It is settled by the first file whose first block decompresses
+// to a whole block of a candidate size smaller than the file; until then
+// each file larger than 4 KiB is probed on its own.
+func (im *image) blockSize(in inode) int64 {
 	if im.known || int64(in.size) <= defaultBlock {
-		return
+		return im.block
 	}
 	for bs := int64(defaultBlock); bs <= maxBlock; bs *= 2 {
 		n := (int64(in.size) + bs - 1) / bs
@@ -449,18 +459,20 @@ func (im *image) settleBlockSize(in inode) {
 		if err != nil {
 			continue
 		}
-		im.block = bs
-		start, l, unc, err := im.blockRange(ptrs, in, 0, int(n))
+		start, l, unc, err := im.blockRange(ptrs, in, 0, int(n), bs)
 		if err != nil || unc || l == 0 || l > 2*bs || start+l > im.size {
 			continue
 		}
 		got, err := im.inflate(start, l, bs+1)
-		if err == nil && int64(got) == min(bs, int64(in.size)) {
-			im.known = true
-			return
+		if err != nil || int64(got) != min(bs, int64(in.size)) {
+			continue
 		}
+		if int64(in.size) > bs {
+			im.block, im.known = bs, true
+		}
+		return bs
 	}
-	im.block = defaultBlock
+	return im.block
 }
 
 // inflate decompresses the zlib block at start and returns its length,
@@ -479,21 +491,22 @@ func (im *image) fileReader(in inode) (io.Reader, error) {
 	if in.size == 0 {
 		return bytes.NewReader(nil), nil
 	}
-	im.settleBlockSize(in)
-	n := (int64(in.size) + im.block - 1) / im.block
+	bs := im.blockSize(in)
+	n := (int64(in.size) + bs - 1) / bs
 	ptrs, err := safeio.ReadAt(im.src, im.size, in.offset, 4*n, 4*n)
 	if err != nil {
 		return nil, fmt.Errorf("%w: block pointers at 0x%x: %v", ErrCorrupt, in.offset, err)
 	}
-	return &fileReader{im: im, in: in, ptrs: ptrs, n: int(n)}, nil
+	return &fileReader{im: im, in: in, ptrs: ptrs, n: int(n), bs: bs}, nil
 }
 
 type fileReader struct {
 	im   *image
 	in   inode
 	ptrs []byte
-	n    int // blocks
-	i    int // next block
+	n    int   // blocks
+	bs   int64 // block size
+	i    int   // next block
 	buf  []byte
 	cur  []byte // unread part of the current block
 	zr   io.ReadCloser
@@ -517,17 +530,18 @@ func (r *fileReader) next() error {
 	im := r.im
 	i := r.i
 	r.i++
-	want := im.block
+	bs := r.bs
+	want := bs
 	if i == r.n-1 {
-		if rem := int64(r.in.size) - int64(i)*im.block; rem < want {
+		if rem := int64(r.in.size) - int64(i)*bs; rem < want {
 			want = rem
 		}
 	}
 	if r.buf == nil {
-		r.buf = make([]byte, im.block)
+		r.buf = make([]byte, bs)
 	}
 	out := r.buf[:want]
-	start, l, unc, err := im.blockRange(r.ptrs, r.in, i, r.n)
+	start, l, unc, err := im.blockRange(r.ptrs, r.in, i, r.n, bs)
 	if err != nil {
 		return err
 	}
@@ -539,7 +553,7 @@ func (r *fileReader) next() error {
 	case l == 0:
 		clear(out) // hole
 	case unc:
-		if l > im.block {
+		if l > bs {
 			return fmt.Errorf("%w: uncompressed block %d of %d bytes", ErrCorrupt, i, l)
 		}
 		clear(out)
@@ -547,7 +561,7 @@ func (r *fileReader) next() error {
 			return fmt.Errorf("%w: block %d: %v", ErrCorrupt, i, err)
 		}
 	default:
-		if l > 2*im.block {
+		if l > 2*bs {
 			return fmt.Errorf("%w: compressed block %d of %d bytes", ErrCorrupt, i, l)
 		}
 		sr := io.NewSectionReader(im.src, start, l)

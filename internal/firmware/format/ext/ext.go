@@ -24,6 +24,10 @@ var (
 	ErrSuperblock = errors.New("ext: bad superblock")
 	ErrCorrupt    = errors.New("ext: corrupt filesystem")
 	ErrLoop       = errors.New("ext: loop or shared metadata block")
+	// ErrJournal is reported (not returned) when the journal holds
+	// transactions that were never replayed: the reader does not replay
+	// them, so the most recent changes may be missing or half-applied.
+	ErrJournal = errors.New("ext: journal needs recovery, not replayed")
 )
 
 const (
@@ -33,16 +37,16 @@ const (
 	rootInode = 2
 
 	// Feature bits.
-	compatHasJournal  = 0x4
-	incompatFiletype  = 0x2
-	incompatJournalDv = 0x8
-	incompatMetaBG    = 0x10
-	incompat64Bit     = 0x80
-	incompatInline    = 0x8000
-	roSparseSuper     = 0x1
+	incompatFiletype   = 0x2
+	incompatRecover    = 0x4
+	incompatJournalDv  = 0x8
+	incompatMetaBG     = 0x10
+	incompat64Bit      = 0x80
+	incompatInline     = 0x8000
+	roSparseSuper      = 0x1
+	compatSparseSuper2 = 0x200
 
 	// Inode flags.
-	flagIndex   = 0x1000
 	flagExtents = 0x80000
 	flagInline  = 0x10000000
 
@@ -89,6 +93,7 @@ type superblock struct {
 	descSize       int64
 	groups         uint64
 	firstMetaBG    uint32
+	backupBGs      [2]uint32 // sparse_super2 backup groups
 	compat         uint32
 	incompat       uint32
 	roCompat       uint32
@@ -109,6 +114,7 @@ func parseSuperblock(b []byte) (*superblock, error) {
 		incompat:       le.Uint32(b[96:]),
 		roCompat:       le.Uint32(b[100:]),
 		firstMetaBG:    le.Uint32(b[260:]),
+		backupBGs:      [2]uint32{le.Uint32(b[588:]), le.Uint32(b[592:])},
 	}
 	logBS := le.Uint32(b[24:])
 	if logBS > 6 {
@@ -169,6 +175,9 @@ type fsys struct {
 }
 
 func (f *fsys) hasSuper(g uint64) bool {
+	if f.sb.compat&compatSparseSuper2 != 0 {
+		return g == 0 || g == uint64(f.sb.backupBGs[0]) || g == uint64(f.sb.backupBGs[1])
+	}
 	if g <= 1 || f.sb.roCompat&roSparseSuper == 0 {
 		return true
 	}
@@ -184,12 +193,13 @@ func (f *fsys) hasSuper(g uint64) bool {
 	return false
 }
 
-// readBlocks reads n bytes at block blk, checking the range against the
-// filesystem and the data available.
+// readAt reads n bytes at byte offset off, checked against the data
+// available and a fixed cap.
 func (f *fsys) readAt(off, n int64) ([]byte, error) {
 	return safeio.ReadAt(f.src, f.size, off, n, maxInodeBytes+f.sb.blockSize)
 }
 
+// checkBlock checks that count blocks from blk lie inside the filesystem.
 func (f *fsys) checkBlock(blk, count uint64) error {
 	if blk >= f.sb.blocksCount || count > f.sb.blocksCount-blk {
 		return fmt.Errorf("%w: block %d (+%d) beyond %d blocks", ErrCorrupt, blk, count, f.sb.blocksCount)
@@ -197,6 +207,7 @@ func (f *fsys) checkBlock(blk, count uint64) error {
 	return nil
 }
 
+// readBlock reads one whole block.
 func (f *fsys) readBlock(blk uint64) ([]byte, error) {
 	if err := f.checkBlock(blk, 1); err != nil {
 		return nil, err
@@ -707,11 +718,15 @@ type dirItem struct {
 }
 
 type walker struct {
-	f       *fsys
-	dst     firmware.Sink
-	entries int
-	dirs    map[uint32]bool
-	links   map[uint32]string
+	f   *fsys
+	dst firmware.Sink
+	// dirBudget is the directory data still allowed to be read. Distinct
+	// directories never share blocks, so a sound image reads at most its
+	// own size; more means blocks shared between directories.
+	dirBudget int64
+	entries   int
+	dirs      map[uint32]bool
+	links     map[uint32]string
 }
 
 func (format) Extract(ctx context.Context, src io.ReaderAt, size int64, dst firmware.Sink) (int64, error) {
@@ -728,7 +743,10 @@ func (format) Extract(ctx context.Context, src io.ReaderAt, size int64, dst firm
 		total = int64(sb.blocksCount) * sb.blockSize
 	}
 	f := &fsys{ctx: ctx, src: src, size: size, sb: sb, descs: map[uint64]uint64{}}
-	w := &walker{f: f, dst: dst, dirs: map[uint32]bool{rootInode: true}, links: map[uint32]string{}}
+	if sb.incompat&incompatRecover != 0 {
+		dst.Fail(firmware.Entry{Path: "", Type: firmware.TypeDir, Offset: sbOffset}, ErrJournal)
+	}
+	w := &walker{f: f, dst: dst, dirBudget: size + 1<<20, dirs: map[uint32]bool{rootInode: true}, links: map[uint32]string{}}
 	root, err := f.readInode(rootInode)
 	if err != nil {
 		return total, fmt.Errorf("root directory: %w", err)
@@ -784,6 +802,10 @@ func (w *walker) listDir(d dirItem) ([]dirItem, error) {
 		w.dst.Fail(dirEntry, fmt.Errorf("%w: directory size %d", ErrCorrupt, size))
 		return nil, nil
 	}
+	if int64(size) > w.dirBudget {
+		return nil, fmt.Errorf("%w: directories hold more data than the image (shared blocks)", ErrLoop)
+	}
+	w.dirBudget -= int64(size)
 	r, err := f.open(in, size)
 	if err != nil {
 		w.dst.Fail(dirEntry, err)

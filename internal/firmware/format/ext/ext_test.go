@@ -72,6 +72,7 @@ var fixtures = []struct {
 	{"ext4.img.gz", 2048 * 1024},
 	{"ext4inline.img.gz", 256 * 4096},
 	{"ext4metabg.img.gz", 2048 * 2048},
+	{"ext4htree.img.gz", 2048 * 1024},
 }
 
 func TestExtract(t *testing.T) {
@@ -150,6 +151,21 @@ func TestExtract(t *testing.T) {
 						c.typ, c.mode, c.uid, c.gid, c.link, c.maj, c.min)
 				}
 			}
+			if fx.name == "ext4htree.img.gz" {
+				it, _ := s.Get("many")
+				if flags := binary.LittleEndian.Uint32(img[it.Offset+32:]); flags&0x1000 == 0 {
+					t.Errorf("many: not an indexed directory (flags %#x)", flags)
+				}
+				for i := 0; i < 200; i++ {
+					p := fmt.Sprintf("many/entry-with-a-longish-name-%d", i)
+					if it, ok := s.Get(p); !ok || string(it.Data) != fmt.Sprintf("%d\n", i) {
+						t.Errorf("%s: %v %q", p, ok, it.Data)
+					}
+				}
+				if n := len(s.Items); n != 19+200 { // 18 common entries, "many" and its files
+					t.Errorf("%d entries, want %d", n, 219)
+				}
+			}
 			// Directories come before their contents.
 			seen := map[string]bool{}
 			for _, it := range s.Items {
@@ -225,6 +241,20 @@ func TestHostile(t *testing.T) {
 			if err == nil && len(s.Failed) == 0 {
 				t.Errorf("%d bytes: no error and no failed entry", n)
 			}
+		}
+	})
+
+	t.Run("needs recovery", func(t *testing.T) {
+		b := bytes.Clone(ext4)
+		incompat := binary.LittleEndian.Uint32(b[1024+96:])
+		binary.LittleEndian.PutUint32(b[1024+96:], incompat|incompatRecover)
+		s, _, err := fwtest.Run(t.Context(), New(), b, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertFailed(t, s, "", ErrJournal)
+		if _, ok := s.Get("big.bin"); !ok {
+			t.Error("extraction did not go on")
 		}
 	})
 
@@ -307,6 +337,61 @@ func TestHostile(t *testing.T) {
 	})
 }
 
+// TestCrafted patches single inode fields of a fixture to reach
+// encodings that mke2fs does not write for the fixture tree.
+func TestCrafted(t *testing.T) {
+	ext4 := loadGz(t, "ext4.img.gz")
+
+	t.Run("uninitialised extent", func(t *testing.T) {
+		b := bytes.Clone(ext4)
+		off := findInodeByName(t, b, "hello.txt")
+		// Root node in i_block: header then the first leaf entry; its
+		// length field is at 12+4.
+		n := binary.LittleEndian.Uint16(b[off+40+16:])
+		binary.LittleEndian.PutUint16(b[off+40+16:], n+32768)
+		s, _, err := fwtest.Run(t.Context(), New(), b, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		it, _ := s.Get("hello.txt")
+		if !bytes.Equal(it.Data, make([]byte, 11)) {
+			t.Errorf("uninitialised extent read as %q", it.Data)
+		}
+	})
+
+	t.Run("new device encoding", func(t *testing.T) {
+		b := bytes.Clone(ext4)
+		off := findInodeByName(t, b, "tty0")
+		const major, minor = 259, 70000
+		dev := uint32(minor&0xff | major<<8 | (minor&^0xff)<<12)
+		binary.LittleEndian.PutUint32(b[off+40:], 0)
+		binary.LittleEndian.PutUint32(b[off+44:], dev)
+		s, _, err := fwtest.Run(t.Context(), New(), b, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		it, _ := s.Get("dir/tty0")
+		if it.DevMajor != major || it.DevMinor != minor {
+			t.Errorf("device %d,%d, want %d,%d", it.DevMajor, it.DevMinor, major, minor)
+		}
+	})
+
+	t.Run("mtime nanoseconds and epoch bits", func(t *testing.T) {
+		b := bytes.Clone(ext4)
+		off := findInodeByName(t, b, "hello.txt")
+		binary.LittleEndian.PutUint32(b[off+136:], 123456789<<2|1)
+		s, _, err := fwtest.Run(t.Context(), New(), b, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		it, _ := s.Get("hello.txt")
+		want := time.Unix(1700000000+1<<32, 123456789).UTC()
+		if !it.ModTime.Equal(want) {
+			t.Errorf("mtime %v, want %v", it.ModTime, want)
+		}
+	})
+}
+
 func assertFailed(t *testing.T, s *fwtest.MemSink, path string, want error) {
 	t.Helper()
 	for _, f := range s.Failed {
@@ -375,6 +460,7 @@ func FuzzExtract(f *testing.F) {
 			img = img[:128<<10]
 		}
 		f.Add(img)
+		f.Add(img[:24<<10]) // metadata only: quicker to mutate
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

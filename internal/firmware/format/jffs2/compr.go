@@ -11,8 +11,19 @@ import (
 	"github.com/ulikunitz/xz/lzma"
 )
 
+// decoder holds state reused across nodes.
+type decoder struct {
+	zr io.ReadCloser
+	br bytes.Reader
+}
+
 // decompress expands in into out, which has the node's uncompressed size.
 func decompress(compr uint8, in, out []byte) error {
+	var d decoder
+	return d.decompress(compr, in, out)
+}
+
+func (d *decoder) decompress(compr uint8, in, out []byte) error {
 	switch compr {
 	case comprNone:
 		n := copy(out, in)
@@ -24,12 +35,17 @@ func decompress(compr uint8, in, out []byte) error {
 	case comprRtime:
 		return rtime(in, out)
 	case comprZlib:
-		zr, err := zlib.NewReader(bytes.NewReader(in))
+		d.br.Reset(in)
+		var err error
+		if d.zr == nil {
+			d.zr, err = zlib.NewReader(&d.br)
+		} else {
+			err = d.zr.(zlib.Resetter).Reset(&d.br, nil)
+		}
 		if err != nil {
 			return fmt.Errorf("%w: zlib: %v", ErrCorrupt, err)
 		}
-		defer zr.Close()
-		if _, err := io.ReadFull(zr, out); err != nil {
+		if _, err := io.ReadFull(d.zr, out); err != nil {
 			return fmt.Errorf("%w: zlib: %v", ErrCorrupt, err)
 		}
 		return nil

@@ -1,6 +1,14 @@
-// Package jffs2 reads JFFS2 flash filesystem images (both byte orders):
-// it scans the log of nodes, keeps the latest version of every directory
-// entry and data range, and rebuilds the tree.
+// Package jffs2 reads JFFS2 flash filesystem images in both byte orders.
+//
+// JFFS2 is a log: the image is a sequence of nodes, each with its own
+// CRCs, laid out in erase blocks padded with erased flash (0xFF). The
+// reader scans the whole image on 4-byte boundaries, skips and counts
+// nodes whose CRCs fail, and indexes the valid ones compactly (image
+// offsets, not data). The latest version of a directory entry wins (an
+// entry with inode 0 deletes the name); a file is rebuilt from its data
+// nodes, a higher version covering a lower one where they overlap, gaps
+// read as zeros and the size set by the latest node. File contents are
+// streamed node by node when the sink reads them.
 package jffs2
 
 import (
@@ -51,6 +59,10 @@ const (
 	maxDataLen = 256 << 10
 	// maxNodes caps the number of nodes indexed from one image.
 	maxNodes = 16 << 20
+	// maxJunk is how many bytes that are neither nodes nor filler (erased
+	// flash 0xFF, or zeros) the scan crosses before it decides the
+	// filesystem has ended and what follows is other data.
+	maxJunk = 1 << 20
 	// maxDepth caps directory nesting.
 	maxDepth = 512
 	// maxLink caps a symlink target.
@@ -203,6 +215,9 @@ type image struct {
 	inodes  map[uint32]*inode
 	dirents map[direntKey]dirent
 
+	dec  decoder
+	cbuf []byte // compressed data of the node being read
+
 	bad      int
 	firstBad int64
 	lastEnd  int64
@@ -227,17 +242,14 @@ func (w *window) at(off int64, n int) ([]byte, bool) {
 		return w.buf[off-w.off : off-w.off+int64(n)], true
 	}
 	if w.buf == nil {
-		w.buf = make([]byte, 2*maxNodeLen)
+		w.buf = make([]byte, min(2*maxNodeLen, w.size))
 	}
 	m := int64(len(w.buf))
 	if rem := w.size - off; rem < m {
 		m = rem
 	}
-	k, err := w.src.ReadAt(w.buf[:m], off)
+	k, _ := w.src.ReadAt(w.buf[:m], off)
 	w.off, w.n = off, k
-	if k < n && err != nil {
-		return nil, false
-	}
 	if k < n {
 		return nil, false
 	}
@@ -254,7 +266,7 @@ func (im *image) markBad(pos int64) {
 // scan walks the whole image and indexes the valid nodes.
 func (im *image) scan(ctx context.Context) error {
 	bo := im.bo
-	var pos int64
+	var pos, junk int64
 	for steps := 0; pos+hdrLen <= im.size; steps++ {
 		if steps&0xffff == 0 {
 			if err := ctx.Err(); err != nil {
@@ -265,12 +277,15 @@ func (im *image) scan(ctx context.Context) error {
 		if !ok {
 			break
 		}
-		if bo.Uint16(h) != magic {
-			pos += 4
-			continue
-		}
-		if mtdCRC(h[:8]) != bo.Uint32(h[8:]) {
-			im.markBad(pos)
+		if bo.Uint16(h) != magic || mtdCRC(h[:8]) != bo.Uint32(h[8:]) {
+			if bo.Uint16(h) == magic {
+				im.markBad(pos)
+			}
+			if w := bo.Uint32(h); w != 0xffffffff && w != 0 {
+				if junk += 4; junk > maxJunk {
+					break
+				}
+			}
 			pos += 4
 			continue
 		}
@@ -304,6 +319,7 @@ func (im *image) scan(ctx context.Context) error {
 			pos += 4
 			continue
 		}
+		junk = 0
 		im.nodes++
 		if im.nodes > maxNodes {
 			return fmt.Errorf("%w: more than %d", ErrTooManyNodes, maxNodes)
@@ -417,6 +433,10 @@ func gcd(a, b int64) int64 {
 	return a
 }
 
+// Extract returns the end of the last valid node, rounded up to the erase
+// block size when cleanmarkers or summary nodes reveal it (otherwise to
+// the 4-byte node alignment). Nodes with bad CRCs are reported once
+// through dst.Fail with their count.
 func (format) Extract(ctx context.Context, src io.ReaderAt, size int64, dst firmware.Sink) (int64, error) {
 	var h [hdrLen]byte
 	if size < hdrLen {
@@ -443,7 +463,7 @@ func (format) Extract(ctx context.Context, src io.ReaderAt, size int64, dst firm
 	if im.nodes == 0 {
 		return 0, ErrHeader
 	}
-	im.win.buf = nil // the scan window is not needed any more
+	im.win = window{} // the scan window is not needed any more
 	end := min(pad4(im.lastEnd), size)
 	if es := im.eraseSize(); es > 0 {
 		end = (end + es - 1) / es * es
@@ -631,11 +651,14 @@ func (im *image) decompress(n dnode, out []byte) error {
 		clear(out)
 		return nil
 	}
-	in := make([]byte, n.csize)
+	if cap(im.cbuf) < int(n.csize) {
+		im.cbuf = make([]byte, n.csize)
+	}
+	in := im.cbuf[:n.csize]
 	if _, err := im.src.ReadAt(in, n.pos+inodeLen); err != nil {
 		return fmt.Errorf("node at offset 0x%x: %w", n.pos, err)
 	}
-	if err := decompress(n.compr, in, out); err != nil {
+	if err := im.dec.decompress(n.compr, in, out); err != nil {
 		return fmt.Errorf("node at offset 0x%x: %w", n.pos, err)
 	}
 	return nil

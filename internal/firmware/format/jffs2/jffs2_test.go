@@ -110,8 +110,9 @@ func TestFixtures(t *testing.T) {
 		{"rtime.jffs2", 15296},
 		{"lzo.jffs2", 15640},
 		{"none.jffs2", 40992},
-		{"pad.jffs2", 65536},
+		{"pad.jffs2", 32768},
 		{"sum.jffs2", 22336},
+		{"xattr.jffs2", 13776},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			b, err := os.ReadFile(filepath.Join("testdata", tc.file))
@@ -525,6 +526,29 @@ func TestHostile(t *testing.T) {
 	})
 }
 
+func TestTrailingData(t *testing.T) {
+	// A filesystem followed by unrelated data, then by a copy of itself:
+	// the scan stops in the unrelated data and reports where the
+	// filesystem ends.
+	le, err := os.ReadFile("testdata/le.jffs2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	junk := make([]byte, maxJunk+64<<10)
+	for i := range junk {
+		junk[i] = byte(i*7 + i>>8)
+	}
+	img := append(append(append(bytes.Clone(le), bytes.Repeat([]byte{0xff}, 3<<20)...), junk...), le...)
+	s, n, err := run(t, img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != int64(len(le)) {
+		t.Errorf("end %d, want %d", n, len(le))
+	}
+	checkTree(t, s, fixtureTree)
+}
+
 func TestIdentify(t *testing.T) {
 	le, _ := os.ReadFile("testdata/le.jffs2")
 	be, _ := os.ReadFile("testdata/be.jffs2")
@@ -566,5 +590,44 @@ func FuzzExtract(f *testing.F) {
 	f.Add(b.bytes())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		fwtest.Fuzz(t.Context(), New(), b)
+	})
+}
+
+// FuzzNodes builds images with valid CRCs from a compact description, so
+// the fuzzer reaches the version, layout and decompression logic that CRC
+// checks keep raw mutations away from.
+func FuzzNodes(f *testing.F) {
+	f.Add([]byte("\x00\x00\x02\x01\x01\x00\x00\x00\x01\x02\x00\x01\x00\x10\x06\x10zlibzlibzlibzlib"))
+	f.Add([]byte("\x01\x00\x02\x01\x01\x00\x00\x00\x01\x02\x00\x02\x03\x04\x07\x08lzolzolz\x01\x02\x00\x03\x00\x04\x08\x08lzmalzma"))
+	f.Add([]byte("\x01\x00\x02\x01\x01\x00\x00\x00\x01\x02\x02\x01\x00\x01\x02\x04\x61\x00\x62\x01"))
+	f.Fuzz(func(t *testing.T, spec []byte) {
+		b := &builder{bo: binary.LittleEndian}
+		if len(spec) > 0 && spec[0]&1 == 1 {
+			b.bo = binary.BigEndian
+		}
+		b.inode(inodeSpec{ino: 1, version: 1, mode: sIFDIR | 0o755})
+		modes := []uint32{sIFREG, sIFDIR, sIFLNK, sIFCHR, sIFBLK, sIFIFO, sIFSOCK, 0}
+		for len(spec) >= 8 {
+			r := spec[:8]
+			spec = spec[8:]
+			switch r[0] % 3 {
+			case 0:
+				b.dirent(uint32(r[1]%6)+1, uint32(r[2]), uint32(r[3]%7), r[4], string(rune('a'+r[5]%4)))
+			case 1:
+				n := min(int(r[7]), len(spec))
+				data := spec[:n]
+				spec = spec[n:]
+				b.inode(inodeSpec{
+					ino: uint32(r[1]%6) + 1, version: uint32(r[2]),
+					mode:  modes[r[3]%8] | uint32(r[3])<<4&0o7777,
+					isize: uint32(r[4]) * 64, off: uint32(r[5]) * 32, dsize: uint32(r[6]) * 16,
+					compr: r[3] % 9, data: data,
+				})
+			case 2:
+				b.cleanmarker()
+				b.buf.Write(bytes.Repeat([]byte{r[1]}, int(r[2]%64)))
+			}
+		}
+		fwtest.Fuzz(t.Context(), New(), b.bytes())
 	})
 }

@@ -2,6 +2,7 @@ package squashfs
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +12,6 @@ import (
 	"github.com/klauspost/compress/zlib"
 	"github.com/klauspost/compress/zstd"
 	"github.com/pierrec/lz4/v4"
-	"github.com/ulikunitz/xz"
 	"github.com/ulikunitz/xz/lzma"
 )
 
@@ -95,14 +95,7 @@ func (c *codec) decode(dst, src []byte) ([]byte, error) {
 		}
 		return decodeLZMA(dst, src)
 	case compXZ:
-		br := bytesReaderPool.Get().(*bytes.Reader)
-		br.Reset(src)
-		defer bytesReaderPool.Put(br)
-		r, err := xz.ReaderConfig{SingleStream: true, DictCap: maxBlockSize}.NewReader(br)
-		if err != nil {
-			return nil, fmt.Errorf("squashfs: xz: %w", err)
-		}
-		return readInto(dst, r)
+		return decodeXZ(dst, src)
 	case compLZMA:
 		return decodeLZMA(dst, src)
 	case compLZO:
@@ -165,19 +158,87 @@ func decodeZlib(dst, src []byte) ([]byte, error) {
 	return out, nil
 }
 
+// decodeLZMA decodes the legacy LZMA format: 5 property bytes (lc/lp/pb and
+// a dictionary size), an 8-byte uncompressed size, then the stream. The
+// dictionary never needs to exceed one block, so a larger size in the
+// header is lowered rather than allocated.
 func decodeLZMA(dst, src []byte) ([]byte, error) {
-	// The legacy header is 5 property bytes and an 8-byte size.
 	if len(src) < 13 {
 		return nil, fmt.Errorf("squashfs: lzma: %w", io.ErrUnexpectedEOF)
 	}
+	var hdr [13]byte
+	copy(hdr[:], src)
+	if binary.LittleEndian.Uint32(hdr[1:]) > maxBlockSize {
+		binary.LittleEndian.PutUint32(hdr[1:], maxBlockSize)
+	}
 	br := bytesReaderPool.Get().(*bytes.Reader)
-	br.Reset(src)
+	br.Reset(src[13:])
 	defer bytesReaderPool.Put(br)
-	r, err := lzma.ReaderConfig{DictCap: maxBlockSize}.NewReader(br)
+	r, err := lzma.ReaderConfig{DictCap: maxBlockSize}.NewReader(io.MultiReader(bytes.NewReader(hdr[:]), br))
 	if err != nil {
 		return nil, fmt.Errorf("squashfs: lzma: %w", err)
 	}
 	return readInto(dst, r)
+}
+
+var errXZFilter = errors.New("squashfs: xz: only a single LZMA2 filter is supported")
+
+// decodeXZ decodes a single-block xz stream as mksquashfs writes it. The
+// container is parsed here and the LZMA2 data handed to the decoder with a
+// dictionary of at most one block; the index and checksums that follow the
+// block are not needed to recover the data.
+func decodeXZ(dst, src []byte) ([]byte, error) {
+	const streamHeader = 12
+	if len(src) < streamHeader+8 || string(src[:6]) != "\xfd7zXZ\x00" {
+		return nil, errors.New("squashfs: xz: bad stream header")
+	}
+	p := src[streamHeader:]
+	hsize := (int(p[0]) + 1) * 4
+	if p[0] == 0 || hsize > len(p) {
+		return nil, errors.New("squashfs: xz: bad block header")
+	}
+	h := p[1 : hsize-4]
+	flags := h[0]
+	h = h[1:]
+	if flags&0x03 != 0 || flags&0x3c != 0 {
+		return nil, errXZFilter
+	}
+	skipVarint := func() bool {
+		for i := 0; i < 9 && len(h) > 0; i++ {
+			c := h[0]
+			h = h[1:]
+			if c&0x80 == 0 {
+				return true
+			}
+		}
+		return false
+	}
+	if flags&0x40 != 0 && !skipVarint() {
+		return nil, errors.New("squashfs: xz: bad block header")
+	}
+	if flags&0x80 != 0 && !skipVarint() {
+		return nil, errors.New("squashfs: xz: bad block header")
+	}
+	if len(h) < 3 || h[0] != 0x21 || h[1] != 1 {
+		return nil, errXZFilter
+	}
+	dict, err := lzma.DecodeDictCap(h[2])
+	if err != nil {
+		return nil, fmt.Errorf("squashfs: xz: %w", err)
+	}
+	dict = max(min(dict, maxBlockSize), lzma.MinDictCap)
+	br := bytesReaderPool.Get().(*bytes.Reader)
+	br.Reset(p[hsize:])
+	defer bytesReaderPool.Put(br)
+	r, err := lzma.Reader2Config{DictCap: int(dict)}.NewReader2(br)
+	if err != nil {
+		return nil, fmt.Errorf("squashfs: xz: %w", err)
+	}
+	out, err := readInto(dst, r)
+	if err != nil {
+		return nil, fmt.Errorf("squashfs: xz: %w", err)
+	}
+	return out, nil
 }
 
 // readInto reads r to EOF into dst and fails if r holds more than len(dst).

@@ -345,12 +345,11 @@ func (f *fsys) readInode23(p *metaPos, ino *inode) error {
 			ino.frag = uint32(r.u(32))
 			ino.fragOffset = uint32(r.u(32))
 			ino.fileSize = r.u(32)
-		case t == typFile:
-			r, err := whole(base + 24)
+		case t == typFile: // the basic 3.x file inode has no link count
+			r, err := whole(base + 20)
 			if err != nil {
 				return err
 			}
-			r.u(32) // nlink
 			ino.startBlock = r.u(64)
 			ino.frag = uint32(r.u(32))
 			ino.fragOffset = uint32(r.u(32))

@@ -31,9 +31,12 @@ const (
 	hdrSize  = 64
 
 	layoutVolID = 0x7FFFEFFF
-	vtblRecSize = 172
-	maxVolumes  = 128
-	maxNameLen  = 127
+	// internalVolStart is the first internal volume ID (the layout volume,
+	// then the fastmap volumes); none of them holds user data.
+	internalVolStart = layoutVolID
+	vtblRecSize      = 172
+	maxVolumes       = 128
+	maxNameLen       = 127
 
 	volDynamic = 1
 	volStatic  = 2
@@ -167,34 +170,34 @@ func (*Format) Identify(src io.ReaderAt, size int64) bool {
 	if _, ok := parseVID(v); ok {
 		return true
 	}
-	return bytes.Count(v, []byte{0xFF}) == hdrSize
+	return bytes.Equal(v, erased)
 }
 
+// erased is an all-0xFF header: a PEB never written.
+var erased = bytes.Repeat([]byte{0xFF}, hdrSize)
+
 // pebSize finds the eraseblock size: the smallest power of two past the
-// data offset at which the next EC headers recur.
+// data offset at which EC headers of the same image recur. Up to eight
+// multiples are checked and more than half must hold one (half the
+// multiples of half the size would), so a bad PEB at the
+// first multiple does not make the size look twice as large.
 func pebSize(src io.ReaderAt, size int64, first ecHeader) (int64, error) {
 	var c int64 = minPEB
 	for c <= first.dataOff {
 		c <<= 1
 	}
-	for ; c <= maxPEB; c <<= 1 {
-		if c >= size {
-			break
-		}
-		h, ok := parseEC(readHdr(src, size, c), c)
-		if !ok || (h.imageSeq != first.imageSeq) {
-			continue
-		}
-		// Confirm with the next one when the image holds it.
-		if 2*c+hdrSize <= size {
-			if _, ok := parseEC(readHdr(src, size, 2*c), c); !ok {
-				b := readHdr(src, size, 2*c)
-				if !bytes.Equal(b, bytes.Repeat([]byte{0xFF}, hdrSize)) {
-					continue
-				}
+	for ; c <= maxPEB && c < size; c <<= 1 {
+		checked, good := 0, 0
+		for k := int64(1); k <= 8 && k*c+hdrSize <= size; k++ {
+			checked++
+			h, ok := parseEC(readHdr(src, size, k*c), c)
+			if ok && h.imageSeq == first.imageSeq {
+				good++
 			}
 		}
-		return c, nil
+		if 2*good > checked {
+			return c, nil
+		}
 	}
 	return 0, ErrPEBSize
 }
@@ -234,7 +237,8 @@ func (f *Format) Extract(ctx context.Context, src io.ReaderAt, size int64, dst f
 		npeb = maxPEBs
 	}
 	vols := map[uint32]*volume{}
-	// bad counts unreadable PEBs; badIn those before the last good one.
+	// bad counts unreadable PEBs; badIn those before the end of the
+	// last PEB that belongs to the image.
 	var bad, badIn, covered int64
 	for i := int64(0); i < npeb; i++ {
 		if i&255 == 0 {
@@ -243,16 +247,22 @@ func (f *Format) Extract(ctx context.Context, src io.ReaderAt, size int64, dst f
 			}
 		}
 		base := i * peb
+		markBad := func() {
+			bad++
+			if covered == base+peb {
+				badIn = bad
+			}
+		}
 		b := readHdr(src, size, base)
 		ec, ok := parseEC(b, peb)
 		if !ok {
-			if bytes.Equal(b, bytes.Repeat([]byte{0xFF}, hdrSize)) {
+			if bytes.Equal(b, erased) {
 				continue // erased, not yet used
 			}
-			bad++
 			if len(b) >= 4 && string(b[:4]) == ecMagic {
-				covered, badIn = base+peb, bad
+				covered = base + peb
 			}
+			markBad()
 			continue
 		}
 		if ec.imageSeq != first.imageSeq && ec.imageSeq != 0 && first.imageSeq != 0 {
@@ -260,19 +270,22 @@ func (f *Format) Extract(ctx context.Context, src io.ReaderAt, size int64, dst f
 		}
 		covered = base + peb
 		badIn = bad
-		vid, ok := parseVID(readHdr(src, size, base+ec.vidOff))
+		vb := readHdr(src, size, base+ec.vidOff)
+		vid, ok := parseVID(vb)
 		if !ok {
-			continue // free PEB (or a corrupted VID header)
+			if !bytes.Equal(vb, erased) {
+				markBad() // a corrupted VID header; all 0xFF is a free PEB
+			}
+			continue
 		}
-		usable := peb - ec.dataOff - int64(vid.dataPad)
-		if usable <= 0 {
-			bad++
+		if peb-ec.dataOff-int64(vid.dataPad) <= 0 {
+			markBad()
 			continue
 		}
 		v := vols[vid.volID]
 		if v == nil {
 			if len(vols) > maxVolumes+1 {
-				bad++
+				markBad()
 				continue
 			}
 			v = &volume{id: vid.volID, volType: vid.volType, dataPad: int64(vid.dataPad), lebs: map[uint32]leb{}}
@@ -305,7 +318,7 @@ func (f *Format) Extract(ctx context.Context, src io.ReaderAt, size int64, dst f
 			return covered, err
 		}
 		v := vols[id]
-		if len(v.lebs) == 0 {
+		if len(v.lebs) == 0 || id >= internalVolStart {
 			continue
 		}
 		name := sanitize(v.name, id)
@@ -447,10 +460,12 @@ func putVolume(ctx context.Context, src io.ReaderAt, size, lebSize int64, v *vol
 	var total int64
 	if v.volType == volStatic {
 		// A static volume holds used_ebs LEBs; the last one data_size bytes.
-		used := uint32(0)
-		for _, l := range v.lebs {
-			used = l.vid.usedEBs
-			break
+		// (taken from the lowest mapped LEB, so the choice is stable)
+		used, low := uint32(0), ^uint32(0)
+		for n, l := range v.lebs {
+			if n < low {
+				used, low = l.vid.usedEBs, n
+			}
 		}
 		if used == 0 || used > last+1 {
 			used = last + 1

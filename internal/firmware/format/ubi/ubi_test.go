@@ -260,6 +260,7 @@ func TestSanitize(t *testing.T) {
 }
 
 func FuzzExtract(f *testing.F) {
+	f.Add(smallImage())
 	for _, n := range []string{"nor.img.gz", "nand.img.gz"} {
 		b := load(f, n)
 		f.Add(b)
@@ -268,4 +269,44 @@ func FuzzExtract(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		fwtest.Fuzz(context.Background(), New(), b)
 	})
+}
+
+func TestSynthetic(t *testing.T) {
+	img := smallImage()
+	s, n, err := fwtest.Run(context.Background(), New(), img, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != int64(len(img)) {
+		t.Errorf("covered %d of %d", n, len(img))
+	}
+	data, ok := s.Get("data")
+	if !ok || len(data.Data) != 3*896 {
+		t.Fatalf("data volume: %v, %d bytes", ok, len(data.Data))
+	}
+	if data.Data[0] != 'a' || bytes.Count(data.Data[896:2*896], []byte{0xFF}) != 896 || string(data.Data[2*896:2*896+3]) != "end" {
+		t.Error("data volume: wrong layout (LEB 1 must be erased)")
+	}
+	fw, ok := s.Get("fw")
+	if !ok || len(fw.Data) != 1000 || fw.Data[896] != 'A' {
+		t.Errorf("static volume: %v, %d bytes", ok, len(fw.Data))
+	}
+}
+
+// A bad PEB right after the first must not double the detected PEB size.
+func TestBadSecondPEB(t *testing.T) {
+	img := load(t, "nor.img.gz")
+	img[peb+5] ^= 0xFF
+	s, n, err := fwtest.Run(context.Background(), New(), img, 1<<24)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != int64(len(img)) {
+		t.Errorf("covered %d, want %d", n, len(img))
+	}
+	for _, v := range []string{"rootfs", "kernel", "bad_name"} {
+		if _, ok := s.Get(v); !ok {
+			t.Errorf("%s missing (have %v)", v, s.Paths())
+		}
+	}
 }

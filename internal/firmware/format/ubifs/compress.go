@@ -52,8 +52,8 @@ func (d *decompressor) decompress(ctype uint16, src, out []byte) (err error) {
 		}
 		return nil
 	case comprZlib:
-		// The kernel's deflate is raw (no zlib header); accept a zlib
-		// stream too, as some tools wrote one.
+		// The kernel and mkfs.ubifs store raw deflate (no zlib header);
+		// a stream with the header is accepted as a fallback.
 		if err := d.inflate(src, out); err == nil {
 			return nil
 		} else if zr, zerr := zlib.NewReader(bytes.NewReader(src)); zerr == nil {

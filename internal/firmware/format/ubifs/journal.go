@@ -8,7 +8,7 @@ import (
 )
 
 // maxJournalNodes caps the nodes taken from the journal.
-const maxJournalNodes = 1 << 20
+const maxJournalNodes = 1 << 18
 
 // lookup states of the journal overlay.
 const (
@@ -152,6 +152,7 @@ func (r *reader) replay() *journal {
 	}
 	type ref struct{ lnum, offs int64 }
 	var refs []ref
+	budSeen := map[int64]bool{} // a bud LEB is scanned once
 	var csSq uint64
 	first, stop := true, false
 	for i := int64(0); i < r.sb.logLEBs && !stop; i++ {
@@ -171,8 +172,12 @@ func (r *reader) replay() *journal {
 				stop = true
 				return false
 			}
-			if typ == typeRef && len(b) >= 36 && len(refs) < 1<<16 {
-				refs = append(refs, ref{int64(binary.LittleEndian.Uint32(b[24:28])), int64(binary.LittleEndian.Uint32(b[28:32]))})
+			if typ == typeRef && len(b) >= 36 {
+				rf := ref{int64(binary.LittleEndian.Uint32(b[24:28])), int64(binary.LittleEndian.Uint32(b[28:32]))}
+				if rf.lnum < r.sb.lebCnt && !budSeen[rf.lnum] {
+					budSeen[rf.lnum] = true
+					refs = append(refs, rf)
+				}
 			}
 			return true
 		})

@@ -68,11 +68,15 @@ func headerOK(cmf, flg byte) bool {
 
 func (format) Identify(src io.ReaderAt, size int64) bool {
 	n := min(size, identifyWindow)
+	var h [3]byte
 	if n < 8 {
 		return false
 	}
+	if _, err := src.ReadAt(h[:], 0); err != nil || !headerOK(h[0], h[1]) || h[2]&6 == 6 {
+		return false // bad header, or the first block has the reserved type
+	}
 	b, err := safeio.ReadAt(src, size, 0, n, identifyWindow)
-	if err != nil || !headerOK(b[0], b[1]) {
+	if err != nil {
 		return false
 	}
 	z, err := kzlib.NewReader(bytes.NewReader(b))

@@ -41,13 +41,34 @@ mknod "$src/dir/tty0" c 4 0
 mknod "$src/dir/sda1" b 8 1
 mkfifo "$src/dir/fifo"
 printf 'small inline\n' >"$src/dir/sub/inline.txt"
+if [ "${MANY:-}" = 1 ]; then
+  mkdir "$src/many"
+  i=0; while [ $i -lt 200 ]; do printf '%d\n' $i >"$src/many/entry-with-a-longish-name-$i"; i=$((i+1)); done
+fi
 find "$src" -exec touch -h -d @1700000000 {} +
 EOS
+
+# mke2fs -d stamps each inode's ctime with the current time; rewrite the
+# ctime of every inode in use so that the images are reproducible.
+fix_ctime() {
+  n=$(dumpe2fs -h "$1" 2>/dev/null | awk -F: '/^Inode count/ {print $2+0}')
+  i=1; while [ $i -le "$n" ]; do echo "stat <$i>"; i=$((i+1)); done >"$tmp/stat.cmd"
+  debugfs -f "$tmp/stat.cmd" "$1" 2>/dev/null |
+    awk '/^Inode:/ {ino=$2} $1 == "ctime:" {if (substr($2,1,10) != "0x00000000") print "sif <" ino "> ctime @1700000000"}' >"$tmp/fix.cmd"
+  debugfs -w -f "$tmp/fix.cmd" "$1" >/dev/null 2>&1
+}
 
 mk() { # name blocks mke2fs-options...
   name=$1; blocks=$2; shift 2
   rm -rf "$tmp/src" "$tmp/$name.img"
-  fakeroot sh -c "sh '$tmp/build.sh' '$tmp/src' && mke2fs -q -F -U 01234567-89ab-cdef-0123-456789abcdef -E root_owner=0:0,hash_seed=01234567-89ab-cdef-0123-456789abcdef -d '$tmp/src' $* '$tmp/$name.img' $blocks"
+  fakeroot sh -c "MANY=${MANY:-} sh '$tmp/build.sh' '$tmp/src' && mke2fs -q -F -U 01234567-89ab-cdef-0123-456789abcdef -E root_owner=0:0,hash_seed=01234567-89ab-cdef-0123-456789abcdef -d '$tmp/src' $* '$tmp/$name.img' $blocks"
+  fix_ctime "$tmp/$name.img"
+  if [ "${MANY:-}" = 1 ]; then
+    # Index the large directory (htree); exit status 1 means "fixed".
+    e2fsck -fyD "$tmp/$name.img" >/dev/null 2>&1 || [ $? -eq 1 ]
+    printf 'ssv lastcheck @1700000000\nssv wtime @1700000000\n' >"$tmp/sb.cmd"
+    debugfs -w -f "$tmp/sb.cmd" "$tmp/$name.img" >/dev/null 2>&1
+  fi
   gzip -9 -n -c "$tmp/$name.img" >"$here/$name.img.gz"
 }
 
@@ -61,3 +82,5 @@ mk ext4 2048 -t ext4 -b 1024 -N 64 -O 64bit,^has_journal
 mk ext4inline 256 -t ext4 -b 4096 -N 64 -O inline_data,^has_journal
 # ext4 with meta_bg, 2 KiB blocks, no resize_inode.
 mk ext4metabg 2048 -t ext4 -b 2048 -N 64 -O meta_bg,^resize_inode,^has_journal
+# ext4 with an htree-indexed directory (e2fsck -D), 1 KiB blocks.
+MANY=1 mk ext4htree 2048 -t ext4 -b 1024 -N 300 -O ^has_journal

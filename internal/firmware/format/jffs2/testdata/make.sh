@@ -1,6 +1,8 @@
 #!/bin/sh
 # Regenerates the JFFS2 fixtures with mtd-utils (mkfs.jffs2, sumtool).
 # Run from this directory: sh make.sh
+# mkfs.jffs2 records ctime, which cannot be fixed, so the images differ
+# from run to run in those fields only.
 set -eu
 export SOURCE_DATE_EPOCH=1700000000
 tmp=$(mktemp -d)
@@ -32,5 +34,8 @@ mkfs.jffs2 -b -e 0x4000 -r "$root" -D "$tmp/devtable" -o be.jffs2
 mkfs.jffs2 -l -e 0x4000 -r "$root" -D "$tmp/devtable" -x zlib -o rtime.jffs2
 mkfs.jffs2 -l -e 0x4000 -r "$root" -D "$tmp/devtable" -X lzo -x zlib -x rtime -o lzo.jffs2
 mkfs.jffs2 -l -e 0x4000 -r "$root" -D "$tmp/devtable" -x zlib -x rtime -o none.jffs2
-mkfs.jffs2 -l -e 0x4000 -r "$root" -D "$tmp/devtable" --pad=0x10000 -o pad.jffs2
+mkfs.jffs2 -l -e 0x4000 -r "$root" -D "$tmp/devtable" --pad=0x8000 -o pad.jffs2
 sumtool -l -e 0x4000 -i le.jffs2 -o sum.jffs2
+# xattr and xref nodes (the reader skips them)
+python3 -c 'import os, sys; os.setxattr(sys.argv[1], "user.comment", b"fixture")' "$root/etc/hello.txt"
+mkfs.jffs2 -b -e 0x4000 -r "$root" -D "$tmp/devtable" --with-xattr -o xattr.jffs2
