@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -69,6 +70,7 @@ type env struct {
 	log            *slog.Logger
 	quiet          bool
 	logLevel       string
+	cpuProfile     string
 }
 
 // Run parses args and runs the chosen command.
@@ -123,9 +125,25 @@ same input gives byte-identical output.`,
 				return &UsageError{fmt.Errorf("--log-level %q: use debug, info, warn or error", e.logLevel)}
 			}
 			e.log = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: lvl}))
+			if e.cpuProfile != "" {
+				f, err := os.Create(e.cpuProfile)
+				if err != nil {
+					return err
+				}
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+			}
 			return nil
 		},
+		PersistentPostRun: func(cmd *cobra.Command, args []string) {
+			if e.cpuProfile != "" {
+				pprof.StopCPUProfile()
+			}
+		},
 	}
+	root.PersistentFlags().StringVar(&e.cpuProfile, "cpuprofile", "", "write a CPU profile to this file (for pprof)")
+	root.PersistentFlags().MarkHidden("cpuprofile")
 	root.PersistentFlags().StringVar(&e.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
 	root.PersistentFlags().BoolVarP(&e.quiet, "quiet", "q", false, "no progress output on stderr")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return &UsageError{err} })

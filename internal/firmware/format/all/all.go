@@ -7,6 +7,7 @@ import (
 	"github.com/netvet/netvet/internal/firmware"
 	"github.com/netvet/netvet/internal/firmware/format/bzip2"
 	"github.com/netvet/netvet/internal/firmware/format/chk"
+	"github.com/netvet/netvet/internal/firmware/format/cpio"
 	"github.com/netvet/netvet/internal/firmware/format/cramfs"
 	"github.com/netvet/netvet/internal/firmware/format/ext"
 	"github.com/netvet/netvet/internal/firmware/format/fit"
@@ -18,6 +19,7 @@ import (
 	"github.com/netvet/netvet/internal/firmware/format/lzma"
 	"github.com/netvet/netvet/internal/firmware/format/romfs"
 	"github.com/netvet/netvet/internal/firmware/format/seama"
+	"github.com/netvet/netvet/internal/firmware/format/sevenzip"
 	"github.com/netvet/netvet/internal/firmware/format/squashfs"
 	"github.com/netvet/netvet/internal/firmware/format/tar"
 	"github.com/netvet/netvet/internal/firmware/format/tplink"
@@ -54,6 +56,8 @@ func Formats() []firmware.Format {
 		iso9660.New(),
 		tar.New(),
 		zip.New(),
+		cpio.New(),
+		sevenzip.New(),
 		gzip.New(),
 		xz.New(),
 		bzip2.New(),

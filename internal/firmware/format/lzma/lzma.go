@@ -118,9 +118,9 @@ func (format) Identify(src io.ReaderAt, size int64) bool {
 		return false
 	}
 	// Trial decode of what the window holds; the dictionary need not be
-	// larger than the window's output.
+	// larger than the trial's output.
 	hdr := append([]byte(nil), b[:headerLen]...)
-	binary.LittleEndian.PutUint32(hdr[1:5], min(h.dict, 1<<20))
+	binary.LittleEndian.PutUint32(hdr[1:5], min(h.dict, 64<<10))
 	r, err := ulzma.ReaderConfig{DictCap: maxDict}.NewReader(io.MultiReader(bytes.NewReader(hdr), bytes.NewReader(b[headerLen:])))
 	if err != nil {
 		return false

@@ -2,7 +2,6 @@ package squashfs
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/netvet/netvet/internal/firmware"
-	"github.com/netvet/netvet/internal/safeio"
 )
 
 const (
@@ -646,6 +644,7 @@ func (x *extraction) emitFile(ino *inode, e firmware.Entry) error {
 		remaining -= uint64(want)
 		fut := &future{done: make(chan struct{})}
 		n := int64(w &^ uncompressed24)
+		bad := false
 		switch {
 		case n == 0:
 			fut.data = x.zero[:want]
@@ -653,6 +652,7 @@ func (x *extraction) emitFile(ino *inode, e firmware.Entry) error {
 		case pos < 0 || pos > f.size || n > f.size-pos:
 			fut.err = fmt.Errorf("%w: block of %d bytes at %#x outside the image", ErrCorrupt, n, pos)
 			close(fut.done)
+			bad = true
 		default:
 			if err := x.queue(job{fut: fut, pos: pos, word: w, want: want}); err != nil {
 				return err
@@ -663,8 +663,8 @@ func (x *extraction) emitFile(ino *inode, e firmware.Entry) error {
 		case <-x.ctx.Done():
 			return x.ctx.Err()
 		}
-		if fut.err != nil {
-			return nil
+		if bad {
+			return nil // the reader stops at this block's error
 		}
 		pos += n
 	}
@@ -701,6 +701,3 @@ func (x *extraction) queue(j job) error {
 		return x.ctx.Err()
 	}
 }
-
-var _ = errors.Is
-var _ = safeio.ReadAt

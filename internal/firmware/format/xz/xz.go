@@ -1,7 +1,8 @@
-// Package xz reads .xz streams: the container (stream header, blocks,
-// index, footer, stream padding) is walked here, the LZMA2 data is decoded
-// with github.com/ulikunitz/xz/lzma. Concatenated streams decompress to
-// one blob.
+// Package xz reads .xz streams. The container (stream header, blocks,
+// index, footer, stream padding) is walked here, LZMA2 data is decoded with
+// github.com/ulikunitz/xz/lzma, and the branch filters (BCJ for x86,
+// PowerPC, ARM, ARM-Thumb, SPARC) are undone here. Concatenated streams
+// decompress to one blob.
 package xz
 
 import (
@@ -27,7 +28,8 @@ var (
 	ErrHeader = errors.New("xz: bad header")
 	// ErrTruncated reports a stream that ends, or turns corrupt, before its footer.
 	ErrTruncated = errors.New("xz: truncated or corrupt stream")
-	// ErrUnsupported reports a filter other than LZMA2 (BCJ, delta) or a dictionary over the cap.
+	// ErrUnsupported reports a filter other than LZMA2 and the branch
+	// filters (delta, IA-64, ARM64, RISC-V) or a dictionary over the cap.
 	ErrUnsupported = errors.New("xz: unsupported")
 	// ErrChecksum reports a block whose check does not match its data.
 	ErrChecksum = errors.New("xz: checksum mismatch")
@@ -59,7 +61,7 @@ func (format) Info() firmware.Info {
 		Description: "xz compressed stream",
 		Kind:        firmware.KindCompression,
 		Signatures:  []firmware.Signature{{Magic: magic}},
-		Variants:    []string{"LZMA2", "check none/CRC32/CRC64/SHA-256", "multi-block", "concatenated streams with padding"},
+		Variants:    []string{"LZMA2", "BCJ x86, PowerPC, ARM, ARM-Thumb, SPARC", "check none/CRC32/CRC64/SHA-256", "multi-block", "concatenated streams with padding"},
 	}
 }
 
@@ -242,6 +244,11 @@ func (x *reader) nextBlock() error {
 	}
 	nf := int(flags&3) + 1
 	var dict int64 = -1
+	type bcj struct {
+		c     converter
+		start uint32
+	}
+	var bcjs []bcj
 	for i := 0; i < nf; i++ {
 		id, err1 := varint(r)
 		psize, err2 := varint(r)
@@ -250,8 +257,20 @@ func (x *reader) nextBlock() error {
 		}
 		props := make([]byte, psize)
 		r.Read(props)
-		if id != 0x21 || i != nf-1 || psize != 1 {
-			return fmt.Errorf("%w: filter %#x at %#x (only LZMA2 alone is supported)", ErrUnsupported, id, x.blkStart)
+		if i < nf-1 {
+			c, _, ok := newConverter(id)
+			if !ok || (psize != 0 && psize != 4) {
+				return fmt.Errorf("%w: filter %#x at %#x (LZMA2 with x86, PowerPC, ARM, ARM-Thumb or SPARC filters are supported)", ErrUnsupported, id, x.blkStart)
+			}
+			var start uint32
+			if psize == 4 {
+				start = binary.LittleEndian.Uint32(props)
+			}
+			bcjs = append(bcjs, bcj{c, start})
+			continue
+		}
+		if id != 0x21 || psize != 1 {
+			return fmt.Errorf("%w: filter %#x at %#x (the last filter must be LZMA2)", ErrUnsupported, id, x.blkStart)
 		}
 		if dict, err = lzma.DecodeDictCap(props[0]); err != nil {
 			return fmt.Errorf("%w: LZMA2 dictionary at %#x: %w", ErrHeader, x.blkStart, err)
@@ -273,6 +292,9 @@ func (x *reader) nextBlock() error {
 		return fmt.Errorf("block at %#x: %w", x.blkStart, err)
 	}
 	x.blk = lr
+	for i := len(bcjs) - 1; i >= 0; i-- {
+		x.blk = newBCJReader(x.blk, bcjs[i].c, bcjs[i].start)
+	}
 	x.blkHdrSize = int64(hs)
 	x.uncomp = 0
 	switch x.check {

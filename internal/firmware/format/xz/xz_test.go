@@ -48,7 +48,7 @@ func TestExtract(t *testing.T) {
 		{name: "truncated", in: c64[:len(c64)/2], wantErr: ErrTruncated},
 		{name: "truncated footer", in: c64[:len(c64)-3], wantErr: ErrTruncated},
 		{name: "bad check", in: func() []byte { b := append([]byte(nil), c64...); b[len(b)-30]++; return b }(), wantErr: ErrTruncated},
-		{name: "bcj filter", in: full("bcj.xz"), wantErr: ErrUnsupported},
+		{name: "delta filter", in: full("delta.xz"), wantErr: ErrUnsupported},
 		{name: "bad header crc", in: func() []byte { b := append([]byte(nil), c64...); b[8]++; return b }(), noIdent: true},
 	}
 	for _, tc := range cases {
@@ -87,6 +87,30 @@ func TestExtract(t *testing.T) {
 			}
 			if n != wantLen {
 				t.Errorf("length %d, want %d", n, wantLen)
+			}
+		})
+	}
+}
+
+func TestBranchFilters(t *testing.T) {
+	raw := readFixture(t, "bcj.raw")
+	for _, f := range []string{"x86", "x86-start", "powerpc", "arm", "armthumb", "sparc"} {
+		t.Run(f, func(t *testing.T) {
+			in := readFixture(t, "bcj-"+f+".xz")
+			s, n, err := fwtest.Run(t.Context(), New(), in, 1<<20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != int64(len(in)) {
+				t.Errorf("length %d, want %d", n, len(in))
+			}
+			got := s.Items[0].Data
+			if !bytes.Equal(got, raw) {
+				i := 0
+				for i < min(len(got), len(raw)) && got[i] == raw[i] {
+					i++
+				}
+				t.Errorf("content differs from offset %d (%d bytes, want %d)", i, len(got), len(raw))
 			}
 		})
 	}
@@ -147,7 +171,7 @@ func (c *countSink) Put(_ context.Context, _ firmware.Entry, r io.Reader) error 
 func (*countSink) Fail(firmware.Entry, error) {}
 
 func FuzzExtract(f *testing.F) {
-	for _, name := range []string{"crc64.xz", "crc32.xz", "none.xz", "sha256.xz", "blocks.xz", "concat.xz", "empty.xz"} {
+	for _, name := range []string{"crc64.xz", "crc32.xz", "none.xz", "sha256.xz", "blocks.xz", "concat.xz", "empty.xz", "bcj-x86.xz", "bcj-armthumb.xz"} {
 		f.Add(readFixture(f, name))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
