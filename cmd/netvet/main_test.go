@@ -7,6 +7,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/netvet/netvet/examples"
 	"github.com/netvet/netvet/internal/cli"
 )
 
@@ -21,5 +22,16 @@ func TestMain(m *testing.M) {
 
 // TestScripts runs the CLI scenarios in testdata/script/*.txtar.
 func TestScripts(t *testing.T) {
-	testscript.Run(t, testscript.Params{Dir: "testdata/script"})
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// demoimg FILE writes the bundled example firmware image.
+			"demoimg": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 1 {
+					ts.Fatalf("usage: demoimg FILE")
+				}
+				ts.Check(os.WriteFile(ts.MkAbs(args[0]), examples.DemoFirmware, 0o644))
+			},
+		},
+	})
 }
