@@ -12,6 +12,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/netvet/netvet/internal/firmware/format/internal/payload"
+
 	"github.com/netvet/netvet/internal/firmware"
 	"github.com/netvet/netvet/internal/safeio"
 )
@@ -167,7 +169,7 @@ func (format) Extract(ctx context.Context, src io.ReaderAt, size int64, dst firm
 		}
 		e := firmware.Entry{Path: p.name, Type: firmware.TypeFile, Mode: 0o644, Offset: p.off, Size: p.n}
 		var c Checksum
-		if err := putHashed(ctx, dst, src, e, io.MultiWriter(&c, &whole)); err != nil {
+		if err := payload.PutHashed(ctx, "chk", dst, src, e, io.MultiWriter(&c, &whole)); err != nil {
 			return 0, err
 		}
 		if got := c.Sum32(); got != p.stored {
@@ -179,40 +181,4 @@ func (format) Extract(ctx context.Context, src io.ReaderAt, size int64, dst firm
 			fmt.Errorf("%w: image checksum 0x%08x, computed 0x%08x", ErrChecksum, h.ImageSum, got))
 	}
 	return total, nil
-}
-
-// putHashed streams e.Size bytes at e.Offset into dst, feeding every byte
-// to w as well, including those the sink chose not to read.
-func putHashed(ctx context.Context, dst firmware.Sink, src io.ReaderAt, e firmware.Entry, w io.Writer) error {
-	sr := io.NewSectionReader(src, e.Offset, e.Size)
-	if err := dst.Put(ctx, e, io.TeeReader(sr, w)); err != nil {
-		return err
-	}
-	pos, _ := sr.Seek(0, io.SeekCurrent)
-	return hashRange(ctx, w, src, e.Offset+pos, e.Size-pos)
-}
-
-// hashRange feeds n bytes at off to w in chunks, checking ctx.
-func hashRange(ctx context.Context, w io.Writer, src io.ReaderAt, off, n int64) error {
-	if n <= 0 {
-		return nil
-	}
-	buf := make([]byte, min(n, 1<<20))
-	for n > 0 {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		k := min(n, int64(len(buf)))
-		m, err := src.ReadAt(buf[:k], off)
-		w.Write(buf[:m])
-		if int64(m) < k {
-			if err == nil || errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
-			}
-			return fmt.Errorf("chk: read at offset %d: %w", off, err)
-		}
-		off += k
-		n -= k
-	}
-	return nil
 }

@@ -19,6 +19,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/netvet/netvet/internal/firmware/format/internal/payload"
+
 	"github.com/netvet/netvet/internal/firmware"
 	"github.com/netvet/netvet/internal/firmware/format/internal/fdt"
 )
@@ -176,7 +178,7 @@ func (format) Extract(ctx context.Context, src io.ReaderAt, size int64, dst firm
 		for i := range cs {
 			ws[i] = cs[i].h
 		}
-		if err := putHashed(ctx, dst, src, e, io.MultiWriter(ws...)); err != nil {
+		if err := payload.PutHashed(ctx, "fit", dst, src, e, io.MultiWriter(ws...)); err != nil {
 			return 0, err
 		}
 		for _, c := range cs {
@@ -186,40 +188,4 @@ func (format) Extract(ctx context.Context, src io.ReaderAt, size int64, dst firm
 		}
 	}
 	return total, nil
-}
-
-// putHashed streams e.Size bytes at e.Offset into dst, feeding every byte
-// to w as well, including those the sink chose not to read.
-func putHashed(ctx context.Context, dst firmware.Sink, src io.ReaderAt, e firmware.Entry, w io.Writer) error {
-	sr := io.NewSectionReader(src, e.Offset, e.Size)
-	if err := dst.Put(ctx, e, io.TeeReader(sr, w)); err != nil {
-		return err
-	}
-	pos, _ := sr.Seek(0, io.SeekCurrent)
-	return hashRange(ctx, w, src, e.Offset+pos, e.Size-pos)
-}
-
-// hashRange feeds n bytes at off to w in chunks, checking ctx.
-func hashRange(ctx context.Context, w io.Writer, src io.ReaderAt, off, n int64) error {
-	if n <= 0 {
-		return nil
-	}
-	buf := make([]byte, min(n, 1<<20))
-	for n > 0 {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		k := min(n, int64(len(buf)))
-		m, err := src.ReadAt(buf[:k], off)
-		w.Write(buf[:m])
-		if int64(m) < k {
-			if err == nil || errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
-			}
-			return fmt.Errorf("fit: read at offset %d: %w", off, err)
-		}
-		off += k
-		n -= k
-	}
-	return nil
 }

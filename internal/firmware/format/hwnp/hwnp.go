@@ -11,10 +11,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash"
 	"hash/crc32"
 	"io"
 	"strings"
+
+	"github.com/netvet/netvet/internal/firmware/format/internal/payload"
 
 	"github.com/netvet/netvet/internal/firmware"
 	"github.com/netvet/netvet/internal/safeio"
@@ -200,7 +201,7 @@ func (format) Extract(ctx context.Context, src io.ReaderAt, size int64, dst firm
 		return 0, err
 	}
 	hc := crc32.NewIEEE()
-	if err := hashRange(ctx, hc, src, hdrCRCStart, h.tableEnd-hdrCRCStart); err != nil {
+	if err := payload.HashRange(ctx, "hwnp", hc, src, hdrCRCStart, h.tableEnd-hdrCRCStart); err != nil {
 		return 0, err
 	}
 	if got := hc.Sum32(); got != h.HeaderCRC {
@@ -228,7 +229,7 @@ func (format) Extract(ctx context.Context, src io.ReaderAt, size int64, dst firm
 		}
 		end = max(end, off+n)
 		c := crc32.NewIEEE()
-		if err := putHashed(ctx, dst, src, e, c); err != nil {
+		if err := payload.PutHashed(ctx, "hwnp", dst, src, e, c); err != nil {
 			return 0, err
 		}
 		if got := c.Sum32(); got != it.CRC {
@@ -240,7 +241,7 @@ func (format) Extract(ctx context.Context, src io.ReaderAt, size int64, dst firm
 		return end, nil
 	}
 	fc := crc32.NewIEEE()
-	if err := hashRange(ctx, fc, src, fileCRCStart, h.FileSize-fileCRCStart); err != nil {
+	if err := payload.HashRange(ctx, "hwnp", fc, src, fileCRCStart, h.FileSize-fileCRCStart); err != nil {
 		return 0, err
 	}
 	if got := fc.Sum32(); got != h.FileCRC {
@@ -248,40 +249,4 @@ func (format) Extract(ctx context.Context, src io.ReaderAt, size int64, dst firm
 			fmt.Errorf("%w: file crc 0x%08x, computed 0x%08x", ErrCRC, h.FileCRC, got))
 	}
 	return h.FileSize, nil
-}
-
-// putHashed streams e.Size bytes at e.Offset into dst, feeding every byte
-// to h as well, including those the sink chose not to read.
-func putHashed(ctx context.Context, dst firmware.Sink, src io.ReaderAt, e firmware.Entry, h hash.Hash) error {
-	sr := io.NewSectionReader(src, e.Offset, e.Size)
-	if err := dst.Put(ctx, e, io.TeeReader(sr, h)); err != nil {
-		return err
-	}
-	pos, _ := sr.Seek(0, io.SeekCurrent)
-	return hashRange(ctx, h, src, e.Offset+pos, e.Size-pos)
-}
-
-// hashRange feeds n bytes at off to h in chunks, checking ctx.
-func hashRange(ctx context.Context, h hash.Hash, src io.ReaderAt, off, n int64) error {
-	if n <= 0 {
-		return nil
-	}
-	buf := make([]byte, min(n, 1<<20))
-	for n > 0 {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		k := min(n, int64(len(buf)))
-		m, err := src.ReadAt(buf[:k], off)
-		h.Write(buf[:m])
-		if int64(m) < k {
-			if err == nil || errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
-			}
-			return fmt.Errorf("hwnp: read at offset %d: %w", off, err)
-		}
-		off += k
-		n -= k
-	}
-	return nil
 }

@@ -14,6 +14,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/netvet/netvet/internal/firmware/format/internal/payload"
+
 	"github.com/netvet/netvet/internal/firmware"
 	"github.com/netvet/netvet/internal/safeio"
 )
@@ -166,7 +168,7 @@ func (format) Extract(ctx context.Context, src io.ReaderAt, size int64, dst firm
 	}
 	e := firmware.Entry{Path: name, Type: firmware.TypeFile, Mode: 0o644, Offset: in.off, Size: in.end - in.off}
 	sum := md5.New()
-	if err := putHashed(ctx, dst, src, e, sum); err != nil {
+	if err := payload.PutHashed(ctx, "seama", dst, src, e, sum); err != nil {
 		return 0, err
 	}
 	check := func(l layer, h hash.Hash, fe firmware.Entry) {
@@ -180,7 +182,7 @@ func (format) Extract(ctx context.Context, src io.ReaderAt, size int64, dst firm
 	for i := len(layers) - 2; i >= 0; i-- {
 		l := layers[i]
 		h := md5.New()
-		if err := hashRange(ctx, h, src, l.off, l.end-l.off); err != nil {
+		if err := payload.HashRange(ctx, "seama", h, src, l.off, l.end-l.off); err != nil {
 			return 0, err
 		}
 		check(l, h, firmware.Entry{Path: "", Type: firmware.TypeFile, Offset: l.off, Size: l.end - l.off})
@@ -198,40 +200,4 @@ func safeName(s string) bool {
 		}
 	}
 	return true
-}
-
-// putHashed streams e.Size bytes at e.Offset into dst, feeding every byte
-// to h as well, including those the sink chose not to read.
-func putHashed(ctx context.Context, dst firmware.Sink, src io.ReaderAt, e firmware.Entry, h hash.Hash) error {
-	sr := io.NewSectionReader(src, e.Offset, e.Size)
-	if err := dst.Put(ctx, e, io.TeeReader(sr, h)); err != nil {
-		return err
-	}
-	pos, _ := sr.Seek(0, io.SeekCurrent)
-	return hashRange(ctx, h, src, e.Offset+pos, e.Size-pos)
-}
-
-// hashRange feeds n bytes at off to h in chunks, checking ctx.
-func hashRange(ctx context.Context, h hash.Hash, src io.ReaderAt, off, n int64) error {
-	if n <= 0 {
-		return nil
-	}
-	buf := make([]byte, min(n, 1<<20))
-	for n > 0 {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		k := min(n, int64(len(buf)))
-		m, err := src.ReadAt(buf[:k], off)
-		h.Write(buf[:m])
-		if int64(m) < k {
-			if err == nil || errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
-			}
-			return fmt.Errorf("seama: read at offset %d: %w", off, err)
-		}
-		off += k
-		n -= k
-	}
-	return nil
 }

@@ -15,6 +15,8 @@ import (
 	"hash"
 	"io"
 
+	"github.com/netvet/netvet/internal/firmware/format/internal/payload"
+
 	"github.com/netvet/netvet/internal/firmware"
 	"github.com/netvet/netvet/internal/safeio"
 )
@@ -249,14 +251,14 @@ func checkMD5(ctx context.Context, src io.ReaderAt, h Header, salts [][16]byte) 
 		ws[i] = hs[i]
 	}
 	w := io.MultiWriter(ws...)
-	if err := hashRange(ctx, w, src, 0, h.md5Off); err != nil {
+	if err := payload.HashRange(ctx, "tplink", w, src, 0, h.md5Off); err != nil {
 		return false, err
 	}
 	for i, s := range salts {
 		hs[i].Write(s[:])
 	}
 	rest := h.md5Off + 16
-	if err := hashRange(ctx, w, src, rest, int64(h.FWLength)-rest); err != nil {
+	if err := payload.HashRange(ctx, "tplink", w, src, rest, int64(h.FWLength)-rest); err != nil {
 		return false, err
 	}
 	for _, x := range hs {
@@ -267,29 +269,4 @@ func checkMD5(ctx context.Context, src io.ReaderAt, h Header, salts [][16]byte) 
 		}
 	}
 	return false, nil
-}
-
-// hashRange feeds n bytes at off to w in chunks, checking ctx.
-func hashRange(ctx context.Context, w io.Writer, src io.ReaderAt, off, n int64) error {
-	if n <= 0 {
-		return nil
-	}
-	buf := make([]byte, min(n, 1<<20))
-	for n > 0 {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		k := min(n, int64(len(buf)))
-		m, err := src.ReadAt(buf[:k], off)
-		w.Write(buf[:m])
-		if int64(m) < k {
-			if err == nil || errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
-			}
-			return fmt.Errorf("tplink: read at offset %d: %w", off, err)
-		}
-		off += k
-		n -= k
-	}
-	return nil
 }

@@ -9,9 +9,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash"
 	"hash/crc32"
 	"io"
+
+	"github.com/netvet/netvet/internal/firmware/format/internal/payload"
 
 	"github.com/netvet/netvet/internal/firmware"
 	"github.com/netvet/netvet/internal/safeio"
@@ -138,7 +139,7 @@ func (format) Extract(ctx context.Context, src io.ReaderAt, size int64, dst firm
 	// header tail first and then the partitions as they stream out.
 	crc := crc32.NewIEEE()
 	first := int64(h.Offsets[0])
-	if err := hashRange(ctx, crc, src, crcOffset, first-crcOffset); err != nil {
+	if err := payload.HashRange(ctx, "trx", crc, src, crcOffset, first-crcOffset); err != nil {
 		return 0, err
 	}
 	for i, p := range h.parts() {
@@ -147,7 +148,7 @@ func (format) Extract(ctx context.Context, src io.ReaderAt, size int64, dst firm
 		}
 		e := firmware.Entry{Path: fmt.Sprintf("partition-%d", i), Type: firmware.TypeFile,
 			Mode: 0o644, Offset: p[0], Size: p[1] - p[0]}
-		if err := putHashed(ctx, dst, src, e, crc); err != nil {
+		if err := payload.PutHashed(ctx, "trx", dst, src, e, crc); err != nil {
 			return 0, err
 		}
 	}
@@ -157,40 +158,4 @@ func (format) Extract(ctx context.Context, src io.ReaderAt, size int64, dst firm
 			fmt.Errorf("%w: header 0x%08x, computed 0x%08x", ErrCRC, h.CRC, got))
 	}
 	return total, nil
-}
-
-// putHashed streams e.Size bytes at e.Offset into dst, feeding every byte
-// to h as well, including those the sink chose not to read.
-func putHashed(ctx context.Context, dst firmware.Sink, src io.ReaderAt, e firmware.Entry, h hash.Hash) error {
-	sr := io.NewSectionReader(src, e.Offset, e.Size)
-	if err := dst.Put(ctx, e, io.TeeReader(sr, h)); err != nil {
-		return err
-	}
-	pos, _ := sr.Seek(0, io.SeekCurrent)
-	return hashRange(ctx, h, src, e.Offset+pos, e.Size-pos)
-}
-
-// hashRange feeds n bytes at off to h in chunks, checking ctx.
-func hashRange(ctx context.Context, h hash.Hash, src io.ReaderAt, off, n int64) error {
-	if n <= 0 {
-		return nil
-	}
-	buf := make([]byte, min(n, 1<<20))
-	for n > 0 {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		k := min(n, int64(len(buf)))
-		m, err := src.ReadAt(buf[:k], off)
-		h.Write(buf[:m])
-		if int64(m) < k {
-			if err == nil || errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
-			}
-			return fmt.Errorf("trx: read at offset %d: %w", off, err)
-		}
-		off += k
-		n -= k
-	}
-	return nil
 }

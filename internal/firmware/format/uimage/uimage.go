@@ -8,10 +8,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash"
 	"hash/crc32"
 	"io"
 	"time"
+
+	"github.com/netvet/netvet/internal/firmware/format/internal/payload"
 
 	"github.com/netvet/netvet/internal/firmware"
 	"github.com/netvet/netvet/internal/safeio"
@@ -217,7 +218,7 @@ func (format) Extract(ctx context.Context, src io.ReaderAt, size int64, dst firm
 	if h.Type != TypeMulti {
 		e := firmware.Entry{Path: h.payloadName(), Type: firmware.TypeFile, Mode: 0o644,
 			ModTime: h.Time, Offset: HeaderSize, Size: int64(h.Size)}
-		if err := putHashed(ctx, dst, src, e, crc); err != nil {
+		if err := payload.PutHashed(ctx, "uimage", dst, src, e, crc); err != nil {
 			return 0, err
 		}
 		if got := crc.Sum32(); got != h.DataCRC {
@@ -266,7 +267,7 @@ func (format) Extract(ctx context.Context, src io.ReaderAt, size int64, dst firm
 		}
 		off += (n + 3) &^ 3
 	}
-	if err := hashRange(ctx, crc, src, HeaderSize, total-HeaderSize); err != nil {
+	if err := payload.HashRange(ctx, "uimage", crc, src, HeaderSize, total-HeaderSize); err != nil {
 		return 0, err
 	}
 	if got := crc.Sum32(); got != h.DataCRC {
@@ -276,40 +277,4 @@ func (format) Extract(ctx context.Context, src io.ReaderAt, size int64, dst firm
 			fmt.Errorf("%w: header 0x%08x, computed 0x%08x (covers all sub-images)", ErrDataCRC, h.DataCRC, got))
 	}
 	return total, nil
-}
-
-// putHashed streams e.Size bytes at e.Offset into dst, feeding every byte
-// to h as well, including those the sink chose not to read.
-func putHashed(ctx context.Context, dst firmware.Sink, src io.ReaderAt, e firmware.Entry, h hash.Hash) error {
-	sr := io.NewSectionReader(src, e.Offset, e.Size)
-	if err := dst.Put(ctx, e, io.TeeReader(sr, h)); err != nil {
-		return err
-	}
-	pos, _ := sr.Seek(0, io.SeekCurrent)
-	return hashRange(ctx, h, src, e.Offset+pos, e.Size-pos)
-}
-
-// hashRange feeds n bytes at off to h in chunks, checking ctx.
-func hashRange(ctx context.Context, h hash.Hash, src io.ReaderAt, off, n int64) error {
-	if n <= 0 {
-		return nil
-	}
-	buf := make([]byte, min(n, 1<<20))
-	for n > 0 {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		k := min(n, int64(len(buf)))
-		m, err := src.ReadAt(buf[:k], off)
-		h.Write(buf[:m])
-		if int64(m) < k {
-			if err == nil || errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
-			}
-			return fmt.Errorf("uimage: read at offset %d: %w", off, err)
-		}
-		off += k
-		n -= k
-	}
-	return nil
 }
