@@ -248,8 +248,13 @@ func sanitizeName(s string) string {
 // note records a limit that was reached without stopping the run.
 func (r *runner) note(err error) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range r.limits {
+		if e.Error() == err.Error() {
+			return
+		}
+	}
 	r.limits = append(r.limits, err)
-	r.mu.Unlock()
 }
 
 // abort stops the whole run: a global limit was reached.
@@ -440,7 +445,9 @@ func (r *runner) extract(j *job, f *os.File, c candidate, info firmware.Info, av
 	blobKids := info.Kind == firmware.KindCompression || info.Kind == firmware.KindContainer
 	s := newSink(r, sub, dir, j.node.name, blobKids, ext)
 	n, xerr := safeExtract(r.ctx, c.f, ext, avail, s)
-	if n <= 0 || n > avail {
+	if n <= 0 || n > avail || isLimit(xerr) {
+		// A container stopped by a limit covers the rest of its blob:
+		// carving on after it would let a bomb of many members restart.
 		n = avail
 	}
 	rejected := xerr != nil && s.count == 0 && !isLimit(xerr) && r.ctx.Err() == nil

@@ -27,11 +27,11 @@ type MemSink struct {
 	Budget     int64
 	MaxEntries int
 
-	mu      sync.Mutex
-	used    int64
-	Items   []Item
-	ByPath  map[string]*Item
-	Failed  []Item
+	mu     sync.Mutex
+	used   int64
+	Items  []Item
+	ByPath map[string]*Item
+	Failed []Item
 }
 
 // NewMemSink returns a sink that holds at most budget content bytes.

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -15,44 +13,27 @@ import (
 	"github.com/netvet/netvet/internal/firmware/fwtest"
 )
 
-func readFixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-type want struct {
-	typ          firmware.EntryType
-	mode         fs.FileMode
-	uid, gid     int64
-	data, link   string
-	major, minor uint32
-}
-
-var treeWant = map[string]want{
-	"dir":          {typ: firmware.TypeDir, mode: 0o755},
-	"dir/file.txt": {typ: firmware.TypeFile, mode: 0o644, uid: 1000, gid: 2000, data: "hello cpio\n"},
-	"dir/hard":     {typ: firmware.TypeHardlink, mode: 0o644, uid: 1000, gid: 2000, link: "dir/file.txt"},
-	"dir/suid":     {typ: firmware.TypeFile, mode: 0o755 | fs.ModeSetuid, data: "#!/bin/sh\n"},
-	"dir/tmp":      {typ: firmware.TypeDir, mode: 0o777 | fs.ModeSticky},
-	"dir/link":     {typ: firmware.TypeSymlink, mode: 0o777, link: "file.txt"},
-	"dir/null":     {typ: firmware.TypeCharDevice, mode: 0o666, major: 1, minor: 3},
-	"dir/sda":      {typ: firmware.TypeBlockDevice, mode: 0o660, major: 8, minor: 0},
-	"dir/fifo":     {typ: firmware.TypeFIFO, mode: 0o644},
+var treeWant = map[string]fwtest.Want{
+	"dir":          {Type: firmware.TypeDir, Mode: 0o755},
+	"dir/file.txt": {Type: firmware.TypeFile, Mode: 0o644, UID: 1000, GID: 2000, Data: "hello cpio\n"},
+	"dir/hard":     {Type: firmware.TypeHardlink, Mode: 0o644, UID: 1000, GID: 2000, Link: "dir/file.txt"},
+	"dir/suid":     {Type: firmware.TypeFile, Mode: 0o755 | fs.ModeSetuid, Data: "#!/bin/sh\n"},
+	"dir/tmp":      {Type: firmware.TypeDir, Mode: 0o777 | fs.ModeSticky},
+	"dir/link":     {Type: firmware.TypeSymlink, Mode: 0o777, Link: "file.txt"},
+	"dir/null":     {Type: firmware.TypeCharDevice, Mode: 0o666, Major: 1, Minor: 3},
+	"dir/sda":      {Type: firmware.TypeBlockDevice, Mode: 0o660, Major: 8, Minor: 0},
+	"dir/fifo":     {Type: firmware.TypeFIFO, Mode: 0o644},
 }
 
 func TestExtract(t *testing.T) {
-	le := readFixture(t, "bin.cpio")
+	le := fwtest.Fixture(t, "bin.cpio")
 	for _, name := range []string{"newc.cpio", "crc.cpio", "odc.cpio", "bin.cpio", "bin-be"} {
 		t.Run(name, func(t *testing.T) {
 			var b []byte
 			if name == "bin-be" {
 				b = swapBin(t, le)
 			} else {
-				b = readFixture(t, name)
+				b = fwtest.Fixture(t, name)
 			}
 			s, n, err := fwtest.Run(t.Context(), New(), b, 1<<20)
 			if err != nil {
@@ -61,25 +42,9 @@ func TestExtract(t *testing.T) {
 			if n <= 0 || n > int64(len(b)) || len(b)-int(n) >= 512 {
 				t.Errorf("length %d of %d", n, len(b))
 			}
-			if len(s.Failed) > 0 || len(s.Items) != len(treeWant) {
-				t.Fatalf("items %q failed %v", s.Paths(), s.Failed)
-			}
-			for p, w := range treeWant {
-				it, ok := s.Get(p)
-				if !ok {
-					t.Errorf("%s missing", p)
-					continue
-				}
-				if it.Type != w.typ || it.Mode != w.mode || it.UID != w.uid || it.GID != w.gid || it.LinkTarget != w.link || it.DevMajor != w.major || it.DevMinor != w.minor {
-					t.Errorf("%s: type %v mode %v uid %d gid %d link %q dev %d,%d; want %+v", p, it.Type, it.Mode, it.UID, it.GID, it.LinkTarget, it.DevMajor, it.DevMinor, w)
-				}
-				if w.typ == firmware.TypeFile && string(it.Data) != w.data {
-					t.Errorf("%s: content %q", p, it.Data)
-				}
-				if !it.ModTime.Equal(time.Unix(1700000000, 0)) {
-					t.Errorf("%s: mtime %v", p, it.ModTime)
-				}
-			}
+			fwtest.NoFailures(t, s)
+			fwtest.CheckTree(t, s, treeWant)
+			fwtest.CheckModTime(t, s, time.Unix(1700000000, 0))
 		})
 	}
 }
@@ -183,21 +148,21 @@ func TestChecksum(t *testing.T) {
 		t.Fatalf("failed %+v", s.Failed)
 	}
 	// The untouched fixture passes.
-	s, _, err = fwtest.Run(t.Context(), New(), readFixture(t, "crc.cpio"), 1<<20)
+	s, _, err = fwtest.Run(t.Context(), New(), fwtest.Fixture(t, "crc.cpio"), 1<<20)
 	if err != nil || len(s.Failed) != 0 {
 		t.Fatalf("err %v failed %+v", err, s.Failed)
 	}
 }
 
 func TestTruncated(t *testing.T) {
-	b := readFixture(t, "newc.cpio")
+	b := fwtest.Fixture(t, "newc.cpio")
 	beyond := buildNewc([]nent{{name: "f", mode: 0o100644, ino: 1, data: "abc"}}, false)
 	copy(beyond[54:62], "7fffffff") // filesize
 	bigName := buildNewc([]nent{{name: "f", mode: 0o100644, ino: 1, data: "abc"}}, false)
 	copy(bigName[94:102], "7fffffff") // namesize
 	cases := map[string][]byte{
 		"cut in header":   b[:300],
-		"cut in data":     b[:len(readFixture(t, "newc.cpio"))/3],
+		"cut in data":     b[:len(fwtest.Fixture(t, "newc.cpio"))/3],
 		"no trailer":      b[:bytes.Index(b, []byte("TRAILER!!!"))-110],
 		"size beyond end": beyond,
 		"name size huge":  bigName,
@@ -228,7 +193,7 @@ func TestIdentifyBinStrict(t *testing.T) {
 
 func FuzzExtract(f *testing.F) {
 	for _, name := range []string{"newc.cpio", "crc.cpio", "odc.cpio", "bin.cpio"} {
-		f.Add(readFixture(f, name))
+		f.Add(fwtest.Fixture(f, name))
 	}
 	f.Add(buildNewc([]nent{{name: "a", mode: 0o100644, ino: 1, nlink: 2}, {name: "b", mode: 0o100644, ino: 1, nlink: 2, data: "x"}}, true))
 	f.Fuzz(func(t *testing.T, b []byte) {

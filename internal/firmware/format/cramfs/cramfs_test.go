@@ -2,14 +2,11 @@ package cramfs
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -27,86 +24,39 @@ func bigText() string {
 	return b.String()
 }
 
-type want struct {
-	typ          firmware.EntryType
-	mode         fs.FileMode
-	uid, gid     int64
-	data, link   string
-	major, minor uint32
-	length       int
+var fixtureTree = map[string]fwtest.Want{
+	"bin":            {Type: firmware.TypeDir, Mode: 0o755},
+	"bin/big.txt":    {Type: firmware.TypeFile, Mode: 0o755 | fs.ModeSetuid, UID: 1000, GID: 100, Data: bigText()},
+	"bin/holey":      {Type: firmware.TypeFile, Mode: 0o644, Data: "x" + strings.Repeat("\x00", 9000) + "y"},
+	"bin/link":       {Type: firmware.TypeSymlink, Mode: 0o777, Link: "../etc/hello.txt"},
+	"bin/noise.bin":  {Type: firmware.TypeFile, Mode: 0o644, Size: 9000},
+	"dev":            {Type: firmware.TypeDir, Mode: 0o755},
+	"dev/console":    {Type: firmware.TypeCharDevice, Mode: 0o600, GID: 5, Major: 5, Minor: 1},
+	"dev/fifo":       {Type: firmware.TypeFIFO, Mode: 0o644, UID: 10, GID: 20},
+	"dev/mtdblock0":  {Type: firmware.TypeBlockDevice, Mode: 0o640, Major: 31},
+	"empty":          {Type: firmware.TypeDir, Mode: 0o777 | fs.ModeSticky},
+	"empty/zero":     {Type: firmware.TypeFile, Mode: 0o644},
+	"etc":            {Type: firmware.TypeDir, Mode: 0o755},
+	"etc/hello.txt":  {Type: firmware.TypeFile, Mode: 0o644, Data: "hello cramfs\n"},
+	"etc/init.d":     {Type: firmware.TypeDir, Mode: 0o755},
+	"etc/init.d/rcS": {Type: firmware.TypeFile, Mode: 0o755, Data: "#!/bin/sh\necho start\n"},
+	"sgid":           {Type: firmware.TypeDir, Mode: 0o750 | fs.ModeSetgid},
 }
 
-var fixtureTree = map[string]want{
-	"bin":            {typ: firmware.TypeDir, mode: 0o755},
-	"bin/big.txt":    {typ: firmware.TypeFile, mode: 0o755 | fs.ModeSetuid, uid: 1000, gid: 100, data: bigText()},
-	"bin/holey":      {typ: firmware.TypeFile, mode: 0o644, data: "x" + strings.Repeat("\x00", 9000) + "y"},
-	"bin/link":       {typ: firmware.TypeSymlink, mode: 0o777, link: "../etc/hello.txt"},
-	"bin/noise.bin":  {typ: firmware.TypeFile, mode: 0o644, length: 9000},
-	"dev":            {typ: firmware.TypeDir, mode: 0o755},
-	"dev/console":    {typ: firmware.TypeCharDevice, mode: 0o600, gid: 5, major: 5, minor: 1},
-	"dev/fifo":       {typ: firmware.TypeFIFO, mode: 0o644, uid: 10, gid: 20},
-	"dev/mtdblock0":  {typ: firmware.TypeBlockDevice, mode: 0o640, major: 31},
-	"empty":          {typ: firmware.TypeDir, mode: 0o777 | fs.ModeSticky},
-	"empty/zero":     {typ: firmware.TypeFile, mode: 0o644},
-	"etc":            {typ: firmware.TypeDir, mode: 0o755},
-	"etc/hello.txt":  {typ: firmware.TypeFile, mode: 0o644, data: "hello cramfs\n"},
-	"etc/init.d":     {typ: firmware.TypeDir, mode: 0o755},
-	"etc/init.d/rcS": {typ: firmware.TypeFile, mode: 0o755, data: "#!/bin/sh\necho start\n"},
-	"sgid":           {typ: firmware.TypeDir, mode: 0o750 | fs.ModeSetgid},
-}
-
-func checkTree(t *testing.T, s *fwtest.MemSink, tree map[string]want) {
+// checkTree checks that s holds exactly tree, in a valid order.
+func checkTree(t *testing.T, s *fwtest.MemSink, tree map[string]fwtest.Want) {
 	t.Helper()
-	if len(s.Items) != len(tree) {
-		t.Errorf("got %d entries %v, want %d", len(s.Items), s.Paths(), len(tree))
-	}
-	for p, w := range tree {
-		it, ok := s.Get(p)
-		if !ok {
-			t.Errorf("%s: missing", p)
-			continue
-		}
-		if it.Type != w.typ || it.Mode != w.mode || it.UID != w.uid || it.GID != w.gid {
-			t.Errorf("%s: got %v %v %d/%d, want %v %v %d/%d", p, it.Type, it.Mode, it.UID, it.GID, w.typ, w.mode, w.uid, w.gid)
-		}
-		if it.LinkTarget != w.link {
-			t.Errorf("%s: link %q, want %q", p, it.LinkTarget, w.link)
-		}
-		if it.DevMajor != w.major || it.DevMinor != w.minor {
-			t.Errorf("%s: device %d,%d, want %d,%d", p, it.DevMajor, it.DevMinor, w.major, w.minor)
-		}
-		if w.typ == firmware.TypeFile {
-			if w.length > 0 {
-				if len(it.Data) != w.length {
-					t.Errorf("%s: %d bytes, want %d", p, len(it.Data), w.length)
-				}
-			} else if string(it.Data) != w.data {
-				t.Errorf("%s: content differs (%d bytes, want %d)", p, len(it.Data), len(w.data))
-			}
-		}
-	}
-	seen := map[string]bool{}
-	for _, it := range s.Items {
-		if d := filepath.Dir(it.Path); d != "." && !seen[d] {
-			t.Errorf("%s put before its directory", it.Path)
-		}
-		seen[it.Path] = true
-	}
+	fwtest.CheckTree(t, s, tree)
+	fwtest.CheckOrder(t, s)
 }
 
-func readFixture(t testing.TB, name string) []byte {
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+var fixtureNames = []string{"le.cramfs", "be.cramfs", "pad.cramfs", "holes.cramfs", "b16k.cramfs"}
 
 func TestFixtures(t *testing.T) {
 	var noise []byte
-	for _, name := range []string{"le.cramfs", "be.cramfs", "pad.cramfs", "holes.cramfs", "b16k.cramfs"} {
+	for _, name := range fixtureNames {
 		t.Run(name, func(t *testing.T) {
-			b := readFixture(t, name)
+			b := fwtest.Fixture(t, name)
 			s, n, err := fwtest.Run(t.Context(), New(), b, 1<<24)
 			if err != nil {
 				t.Fatal(err)
@@ -131,7 +81,7 @@ func TestFixtures(t *testing.T) {
 func TestVersion1(t *testing.T) {
 	// Without the version 2 flag the image records no size and no CRC:
 	// the length is where the data ends, rounded up to 4 KiB.
-	b := bytes.Clone(readFixture(t, "le.cramfs"))
+	b := bytes.Clone(fwtest.Fixture(t, "le.cramfs"))
 	binary.LittleEndian.PutUint32(b[8:], binary.LittleEndian.Uint32(b[8:])&^flagFSIDv2)
 	binary.LittleEndian.PutUint32(b[4:], 0)
 	blob := append(bytes.Clone(b), make([]byte, 3*4096)...)
@@ -151,7 +101,7 @@ func TestVersion1(t *testing.T) {
 func TestPaddedInBlob(t *testing.T) {
 	// The driver may call Identify at the superblock of a padded image;
 	// only the candidate that includes the pad is accepted.
-	b := readFixture(t, "pad.cramfs")
+	b := fwtest.Fixture(t, "pad.cramfs")
 	if New().Identify(bytes.NewReader(b[padSize:]), int64(len(b)-padSize)) {
 		t.Errorf("identified a padded image from its superblock")
 	}
@@ -174,7 +124,7 @@ func fixCRC(b []byte) {
 }
 
 func TestHostile(t *testing.T) {
-	le := readFixture(t, "le.cramfs")
+	le := fwtest.Fixture(t, "le.cramfs")
 	rootOff := 76 // first root entry: "bin"
 	t.Run("truncated", func(t *testing.T) {
 		for _, n := range []int{76, 100, 300, 1000, 4096, 8000, len(le) - 1} {
@@ -239,13 +189,7 @@ func TestHostile(t *testing.T) {
 			t.Errorf("no error")
 		}
 	})
-	t.Run("cancel", func(t *testing.T) {
-		ctx, cancel := context.WithCancel(t.Context())
-		cancel()
-		if _, err := New().Extract(ctx, bytes.NewReader(le), int64(len(le)), fwtest.NewMemSink(1<<20)); !errors.Is(err, context.Canceled) {
-			t.Fatalf("err %v", err)
-		}
-	})
+	t.Run("cancel", func(t *testing.T) { fwtest.CheckCancel(t, New(), le) })
 	t.Run("not cramfs", func(t *testing.T) {
 		b := bytes.Clone(le)
 		copy(b[16:], "Compressed RAMFS")
@@ -359,12 +303,6 @@ func TestExtBlockPointers(t *testing.T) {
 }
 
 func FuzzExtract(f *testing.F) {
-	for _, name := range []string{"le.cramfs", "be.cramfs", "pad.cramfs", "holes.cramfs", "b16k.cramfs"} {
-		f.Add(readFixture(f, name))
-	}
 	img, _ := extImage()
-	f.Add(img)
-	f.Fuzz(func(t *testing.T, b []byte) {
-		fwtest.Fuzz(t.Context(), New(), b)
-	})
+	fwtest.FuzzExtract(f, New, append(fwtest.Fixtures(f, fixtureNames...), img)...)
 }

@@ -2,15 +2,11 @@ package ext
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,24 +14,6 @@ import (
 	"github.com/netvet/netvet/internal/firmware"
 	"github.com/netvet/netvet/internal/firmware/fwtest"
 )
-
-func loadGz(t testing.TB, name string) []byte {
-	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // expected content of the files make.sh writes.
 func bigContent() []byte {
@@ -79,7 +57,7 @@ func TestExtract(t *testing.T) {
 	mtime := time.Unix(1700000000, 0).UTC()
 	for _, fx := range fixtures {
 		t.Run(fx.name, func(t *testing.T) {
-			img := loadGz(t, fx.name)
+			img := fwtest.Fixture(t, fx.name)
 			s, n, err := fwtest.Run(t.Context(), New(), img, 64<<20)
 			if err != nil {
 				t.Fatal(err)
@@ -87,70 +65,30 @@ func TestExtract(t *testing.T) {
 			if n != fx.fileSize {
 				t.Errorf("length %d, want %d", n, fx.fileSize)
 			}
-			for _, f := range s.Failed {
-				t.Errorf("failed %q: %v", f.Path, f.Err)
+			fwtest.NoFailures(t, s)
+			file := func(data []byte, mode fs.FileMode) fwtest.Want {
+				return fwtest.Want{Type: firmware.TypeFile, Mode: mode, Data: string(data), ModTime: mtime}
 			}
-			files := map[string][]byte{
-				"hello.txt":          []byte("hello, ext\n"),
-				"big.bin":            bigContent(),
-				"sparse.bin":         sparseContent(),
-				"far.bin":            farContent(),
-				"dir/suid":           []byte("setuid\n"),
-				"dir/sgid":           []byte("setgid\n"),
-				"dir/owned":          []byte("owned\n"),
-				"dir/sub/inline.txt": []byte("small inline\n"),
-			}
-			for p, want := range files {
-				it, ok := s.Get(p)
-				if !ok || it.Type != firmware.TypeFile {
-					t.Errorf("%s: missing or not a file: %+v", p, it.Entry)
-					continue
-				}
-				if !bytes.Equal(it.Data, want) {
-					t.Errorf("%s: content differs (%d bytes, want %d)", p, len(it.Data), len(want))
-				}
-				if !it.ModTime.Equal(mtime) {
-					t.Errorf("%s: mtime %v", p, it.ModTime)
-				}
-			}
-			checks := []struct {
-				path string
-				typ  firmware.EntryType
-				mode fs.FileMode
-				uid  int64
-				gid  int64
-				link string
-				maj  uint32
-				min  uint32
-			}{
-				{"dir", firmware.TypeDir, 0o755, 0, 0, "", 0, 0},
-				{"empty", firmware.TypeDir, 0o755, 0, 0, "", 0, 0},
-				{"lost+found", firmware.TypeDir, 0o700, 0, 0, "", 0, 0},
-				{"dir/sub", firmware.TypeDir, 0o777 | fs.ModeSticky, 0, 0, "", 0, 0},
-				{"dir/suid", firmware.TypeFile, 0o755 | fs.ModeSetuid, 0, 0, "", 0, 0},
-				{"dir/sgid", firmware.TypeFile, 0o750 | fs.ModeSetgid, 0, 0, "", 0, 0},
-				{"dir/owned", firmware.TypeFile, 0o644, 1234, 70000, "", 0, 0},
-				{"dir/hardlink", firmware.TypeHardlink, 0o644, 0, 0, "hello.txt", 0, 0},
-				{"fastlink", firmware.TypeSymlink, 0o777, 0, 0, "hello.txt", 0, 0},
-				{"slowlink", firmware.TypeSymlink, 0o777, 0, 0, slowTarget, 0, 0},
-				{"dir/tty0", firmware.TypeCharDevice, 0o644, 0, 0, "", 4, 0},
-				{"dir/sda1", firmware.TypeBlockDevice, 0o644, 0, 0, "", 8, 1},
-				{"dir/fifo", firmware.TypeFIFO, 0o644, 0, 0, "", 0, 0},
-			}
-			for _, c := range checks {
-				it, ok := s.Get(c.path)
-				if !ok {
-					t.Errorf("%s: missing", c.path)
-					continue
-				}
-				e := it.Entry
-				if e.Type != c.typ || e.Mode != c.mode || e.UID != c.uid || e.GID != c.gid ||
-					e.LinkTarget != c.link || e.DevMajor != c.maj || e.DevMinor != c.min {
-					t.Errorf("%s: got %v %v uid %d gid %d link %q dev %d,%d; want %v %v %d %d %q %d,%d",
-						c.path, e.Type, e.Mode, e.UID, e.GID, e.LinkTarget, e.DevMajor, e.DevMinor,
-						c.typ, c.mode, c.uid, c.gid, c.link, c.maj, c.min)
-				}
-			}
+			fwtest.CheckEntries(t, s, map[string]fwtest.Want{
+				"hello.txt":          file([]byte("hello, ext\n"), 0o644),
+				"big.bin":            file(bigContent(), 0o644),
+				"sparse.bin":         file(sparseContent(), 0o644),
+				"far.bin":            file(farContent(), 0o644),
+				"dir/suid":           file([]byte("setuid\n"), 0o755|fs.ModeSetuid),
+				"dir/sgid":           file([]byte("setgid\n"), 0o750|fs.ModeSetgid),
+				"dir/owned":          {Type: firmware.TypeFile, Mode: 0o644, UID: 1234, GID: 70000, Data: "owned\n", ModTime: mtime},
+				"dir/sub/inline.txt": file([]byte("small inline\n"), 0o644),
+				"dir":                {Type: firmware.TypeDir, Mode: 0o755},
+				"empty":              {Type: firmware.TypeDir, Mode: 0o755},
+				"lost+found":         {Type: firmware.TypeDir, Mode: 0o700},
+				"dir/sub":            {Type: firmware.TypeDir, Mode: 0o777 | fs.ModeSticky},
+				"dir/hardlink":       {Type: firmware.TypeHardlink, Mode: 0o644, Link: "hello.txt"},
+				"fastlink":           {Type: firmware.TypeSymlink, Mode: 0o777, Link: "hello.txt"},
+				"slowlink":           {Type: firmware.TypeSymlink, Mode: 0o777, Link: slowTarget},
+				"dir/tty0":           {Type: firmware.TypeCharDevice, Mode: 0o644, Major: 4},
+				"dir/sda1":           {Type: firmware.TypeBlockDevice, Mode: 0o644, Major: 8, Minor: 1},
+				"dir/fifo":           {Type: firmware.TypeFIFO, Mode: 0o644},
+			})
 			if fx.name == "ext4htree.img.gz" {
 				it, _ := s.Get("many")
 				if flags := binary.LittleEndian.Uint32(img[it.Offset+32:]); flags&0x1000 == 0 {
@@ -166,20 +104,13 @@ func TestExtract(t *testing.T) {
 					t.Errorf("%d entries, want %d", n, 219)
 				}
 			}
-			// Directories come before their contents.
-			seen := map[string]bool{}
-			for _, it := range s.Items {
-				if i := strings.LastIndex(it.Path, "/"); i > 0 && !seen[it.Path[:i]] {
-					t.Errorf("%s put before its directory", it.Path)
-				}
-				seen[it.Path] = true
-			}
+			fwtest.CheckOrder(t, s)
 		})
 	}
 }
 
 func TestIdentify(t *testing.T) {
-	img := loadGz(t, "ext2.img.gz")
+	img := fwtest.Fixture(t, "ext2.img.gz")
 	cases := []struct {
 		name string
 		b    []byte
@@ -230,8 +161,8 @@ func inodeOffset(t *testing.T, img []byte, num uint32) int64 {
 }
 
 func TestHostile(t *testing.T) {
-	ext4 := loadGz(t, "ext4.img.gz")
-	ext2 := loadGz(t, "ext2.img.gz")
+	ext4 := fwtest.Fixture(t, "ext4.img.gz")
+	ext2 := fwtest.Fixture(t, "ext2.img.gz")
 
 	t.Run("truncated", func(t *testing.T) {
 		for _, n := range []int{1100, 2048, 4096, 20000, 100000} {
@@ -252,7 +183,7 @@ func TestHostile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		assertFailed(t, s, "", ErrJournal)
+		fwtest.AssertFailed(t, s, "", ErrJournal)
 		if _, ok := s.Get("big.bin"); !ok {
 			t.Error("extraction did not go on")
 		}
@@ -287,7 +218,7 @@ func TestHostile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		assertFailed(t, s, "sparse.bin", ErrLoop)
+		fwtest.AssertFailed(t, s, "sparse.bin", ErrLoop)
 	})
 
 	t.Run("directory loop", func(t *testing.T) {
@@ -299,7 +230,7 @@ func TestHostile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		assertFailed(t, s, "dir/sub", ErrLoop)
+		fwtest.AssertFailed(t, s, "dir/sub", ErrLoop)
 	})
 
 	t.Run("bad rec_len", func(t *testing.T) {
@@ -310,7 +241,7 @@ func TestHostile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		assertFailed(t, s, "dir", ErrCorrupt)
+		fwtest.AssertFailed(t, s, "dir", ErrCorrupt)
 	})
 
 	t.Run("file size past EOF", func(t *testing.T) {
@@ -333,14 +264,14 @@ func TestHostile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		assertFailed(t, s, "big.bin", ErrCorrupt)
+		fwtest.AssertFailed(t, s, "big.bin", ErrCorrupt)
 	})
 }
 
 // TestCrafted patches single inode fields of a fixture to reach
 // encodings that mke2fs does not write for the fixture tree.
 func TestCrafted(t *testing.T) {
-	ext4 := loadGz(t, "ext4.img.gz")
+	ext4 := fwtest.Fixture(t, "ext4.img.gz")
 
 	t.Run("uninitialised extent", func(t *testing.T) {
 		b := bytes.Clone(ext4)
@@ -392,19 +323,6 @@ func TestCrafted(t *testing.T) {
 	})
 }
 
-func assertFailed(t *testing.T, s *fwtest.MemSink, path string, want error) {
-	t.Helper()
-	for _, f := range s.Failed {
-		if f.Path == path {
-			if !errors.Is(f.Err, want) {
-				t.Errorf("%s failed with %v, want %v", path, f.Err, want)
-			}
-			return
-		}
-	}
-	t.Errorf("%s: no failure recorded (failed: %v)", path, s.Failed)
-}
-
 // findInodeByName returns the inode offset of the first directory entry
 // called name (searching the raw image).
 func findInodeByName(t *testing.T, img []byte, name string) int64 {
@@ -442,29 +360,19 @@ func replaceDirent(t *testing.T, img []byte, name string, ino uint32) {
 }
 
 func TestCancel(t *testing.T) {
-	img := loadGz(t, "ext4.img.gz")
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	_, err := New().Extract(ctx, bytes.NewReader(img), int64(len(img)), fwtest.NewMemSink(1<<20))
-	if !errors.Is(err, context.Canceled) {
-		t.Errorf("err = %v, want context.Canceled", err)
-	}
+	fwtest.CheckCancel(t, New(), fwtest.Fixture(t, "ext4.img.gz"))
 }
 
 func FuzzExtract(f *testing.F) {
+	var seeds [][]byte
 	for _, fx := range fixtures {
-		img := loadGz(f, fx.name)
+		img := fwtest.Fixture(f, fx.name)
 		// Seed with the metadata-bearing head of each image: the fuzzer
 		// mutates small inputs far better than megabytes of zeros.
 		if len(img) > 128<<10 {
 			img = img[:128<<10]
 		}
-		f.Add(img)
-		f.Add(img[:24<<10]) // metadata only: quicker to mutate
+		seeds = append(seeds, img, img[:24<<10]) // the second: metadata only, quicker to mutate
 	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		fwtest.Fuzz(ctx, New(), b)
-	})
+	fwtest.FuzzExtractWithin(f, 10*time.Second, New, seeds...)
 }

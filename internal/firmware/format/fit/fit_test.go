@@ -4,21 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/netvet/netvet/internal/firmware/fwtest"
 )
-
-func readFile(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 func TestFixtures(t *testing.T) {
 	want := map[string]string{
@@ -28,7 +17,7 @@ func TestFixtures(t *testing.T) {
 	}
 	for _, file := range []string{"embedded.itb", "external.itb", "position.itb"} {
 		t.Run(file, func(t *testing.T) {
-			img := readFile(t, file)
+			img := fwtest.Fixture(t, file)
 			s, n, err := fwtest.Run(t.Context(), New(), img, 1<<20)
 			if err != nil {
 				t.Fatal(err)
@@ -45,7 +34,7 @@ func TestFixtures(t *testing.T) {
 			}
 			for p, exp := range want {
 				it, ok := s.Get(p)
-				if !ok || !bytes.Equal(it.Data, readFile(t, exp)) {
+				if !ok || !bytes.Equal(it.Data, fwtest.Fixture(t, exp)) {
 					t.Errorf("%s: ok=%v, content differs from %s", p, ok, exp)
 				}
 			}
@@ -54,7 +43,7 @@ func TestFixtures(t *testing.T) {
 }
 
 func TestPlainDTBNotFIT(t *testing.T) {
-	b := readFile(t, "plain.dtb")
+	b := fwtest.Fixture(t, "plain.dtb")
 	if New().Identify(bytes.NewReader(b), int64(len(b))) {
 		t.Error("plain device tree identified as FIT")
 	}
@@ -82,8 +71,8 @@ func TestBuild(t *testing.T) {
 
 func TestHostile(t *testing.T) {
 	t.Run("hash mismatch embedded", func(t *testing.T) {
-		img := bytes.Clone(readFile(t, "embedded.itb"))
-		k := readFile(t, "kernel-1.gz.expected")
+		img := bytes.Clone(fwtest.Fixture(t, "embedded.itb"))
+		k := fwtest.Fixture(t, "kernel-1.gz.expected")
 		i := bytes.Index(img, k)
 		img[i+100] ^= 0xff
 		s, _, err := fwtest.Run(t.Context(), New(), img, 1<<20)
@@ -98,7 +87,7 @@ func TestHostile(t *testing.T) {
 		}
 	})
 	t.Run("hash mismatch external", func(t *testing.T) {
-		img := bytes.Clone(readFile(t, "external.itb"))
+		img := bytes.Clone(fwtest.Fixture(t, "external.itb"))
 		img[len(img)-10] ^= 0xff // inside the ramdisk data
 		s, _, err := fwtest.Run(t.Context(), New(), img, 1<<20)
 		if err != nil || len(s.Failed) != 1 || !errors.Is(s.Failed[0].Err, ErrHash) {
@@ -106,7 +95,7 @@ func TestHostile(t *testing.T) {
 		}
 	})
 	t.Run("external data past EOF", func(t *testing.T) {
-		img := readFile(t, "external.itb")
+		img := fwtest.Fixture(t, "external.itb")
 		img = img[:len(img)-200]
 		s, _, err := fwtest.Run(t.Context(), New(), img, 1<<20)
 		if err != nil || len(s.Failed) != 1 || !errors.Is(s.Failed[0].Err, ErrTruncated) || len(s.Items) != 2 {
@@ -139,14 +128,14 @@ func TestHostile(t *testing.T) {
 		}
 	})
 	t.Run("totalsize past EOF", func(t *testing.T) {
-		img := bytes.Clone(readFile(t, "embedded.itb"))
+		img := bytes.Clone(fwtest.Fixture(t, "embedded.itb"))
 		binary.BigEndian.PutUint32(img[4:], 0x7fffffff)
 		if New().Identify(bytes.NewReader(img), int64(len(img))) {
 			t.Error("identified")
 		}
 	})
 	t.Run("truncated structure", func(t *testing.T) {
-		img := readFile(t, "embedded.itb")
+		img := fwtest.Fixture(t, "embedded.itb")
 		for _, cut := range []int{41, 100, 1000, len(img) - 1} {
 			b := img[:cut]
 			if New().Identify(bytes.NewReader(b), int64(len(b))) {
@@ -155,7 +144,7 @@ func TestHostile(t *testing.T) {
 		}
 	})
 	t.Run("bad token", func(t *testing.T) {
-		img := bytes.Clone(readFile(t, "embedded.itb"))
+		img := bytes.Clone(fwtest.Fixture(t, "embedded.itb"))
 		off := binary.BigEndian.Uint32(img[8:])
 		end := off + binary.BigEndian.Uint32(img[36:])
 		binary.BigEndian.PutUint32(img[end-4:], 7) // replace FDT_END
@@ -167,7 +156,7 @@ func TestHostile(t *testing.T) {
 
 func FuzzExtract(f *testing.F) {
 	for _, n := range []string{"embedded.itb", "external.itb", "plain.dtb"} {
-		f.Add(readFile(f, n))
+		f.Add(fwtest.Fixture(f, n))
 	}
 	f.Add(Build([]Image{{Name: "k", Type: "kernel", Compression: "none", Data: []byte("abcd")}}, true))
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -9,21 +9,6 @@ import (
 	"github.com/netvet/netvet/internal/firmware/fwtest"
 )
 
-func refCRC(b []byte) uint32 {
-	c := ^uint32(0)
-	for _, x := range b {
-		c ^= uint32(x)
-		for range 8 {
-			if c&1 != 0 {
-				c = c>>1 ^ 0xedb88320
-			} else {
-				c >>= 1
-			}
-		}
-	}
-	return ^c
-}
-
 // handCrafted lays a package out by hand following the published layout:
 // 36-byte header, 8-byte product list "COMMON|\0", two 360-byte items,
 // then the data of each item.
@@ -42,7 +27,7 @@ func handCrafted() []byte {
 	item := func(i int, name, section string, data []byte, off int) []byte {
 		r := make([]byte, 360)
 		le.PutUint32(r[0:], uint32(i))
-		le.PutUint32(r[4:], refCRC(data))
+		le.PutUint32(r[4:], fwtest.RefCRC32(data))
 		le.PutUint32(r[8:], uint32(off))
 		le.PutUint32(r[12:], uint32(len(data)))
 		copy(r[16:], name)
@@ -55,8 +40,8 @@ func handCrafted() []byte {
 	b = append(b, d0...)
 	b = append(b, d1...)
 	binary.BigEndian.PutUint32(b[4:], uint32(len(b)-76))
-	le.PutUint32(b[16:], refCRC(b[20:tableEnd]))
-	le.PutUint32(b[8:], refCRC(b[12:]))
+	le.PutUint32(b[16:], fwtest.RefCRC32(b[20:tableEnd]))
+	le.PutUint32(b[8:], fwtest.RefCRC32(b[12:]))
 	return b
 }
 

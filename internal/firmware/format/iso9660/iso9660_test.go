@@ -2,15 +2,9 @@ package iso9660
 
 import (
 	"bytes"
-	"compress/gzip"
-	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,24 +12,6 @@ import (
 	"github.com/netvet/netvet/internal/firmware"
 	"github.com/netvet/netvet/internal/firmware/fwtest"
 )
-
-func loadGz(t testing.TB, name string) []byte {
-	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 func bigConf() string {
 	var b strings.Builder
@@ -53,7 +29,7 @@ func TestExtractRockRidge(t *testing.T) {
 	longTarget := strings.Repeat("component/", 30) + "end"
 	for _, name := range []string{"rr.iso.gz", "xorriso.iso.gz"} {
 		t.Run(name, func(t *testing.T) {
-			img := loadGz(t, name)
+			img := fwtest.Fixture(t, name)
 			s, n, err := fwtest.Run(t.Context(), New(), img, 1<<20)
 			if err != nil {
 				t.Fatal(err)
@@ -61,70 +37,34 @@ func TestExtractRockRidge(t *testing.T) {
 			if n != int64(len(img)) {
 				t.Errorf("length %d, want %d", n, len(img))
 			}
-			for _, f := range s.Failed {
-				t.Errorf("failed %q: %v", f.Path, f.Err)
+			fwtest.NoFailures(t, s)
+			file := func(data string, mode fs.FileMode) fwtest.Want {
+				return fwtest.Want{Type: firmware.TypeFile, Mode: mode, Data: data}
 			}
-			files := map[string]string{
-				"hello.txt":                  "hello, iso\n",
-				"etc/big.conf":               bigConf(),
-				"bin/run.sh":                 "#!/bin/sh\n",
-				"etc/owned":                  "owned\n",
-				"etc/" + longName:            "long name\n",
-				"a/b/c/d/e/f/g/h/i/deep.txt": "deep\n",
-			}
-			for p, want := range files {
-				it, ok := s.Get(p)
-				if !ok || it.Type != firmware.TypeFile || string(it.Data) != want {
-					t.Errorf("%s: %+v %q", p, it.Entry, it.Data)
-				}
-			}
-			checks := []struct {
-				path     string
-				typ      firmware.EntryType
-				mode     fs.FileMode
-				uid, gid int64
-				link     string
-				maj, min uint32
-			}{
-				{"etc", firmware.TypeDir, 0o755, 0, 0, "", 0, 0},
-				{"bin/run.sh", firmware.TypeFile, 0o755, 0, 0, "", 0, 0},
-				{"bin/suid", firmware.TypeFile, 0o755 | fs.ModeSetuid, 0, 0, "", 0, 0},
-				{"etc/owned", firmware.TypeFile, 0o644, 1234, 70000, "", 0, 0},
-				{"etc/hello.hard", firmware.TypeHardlink, 0o644, 0, 0, "hello.txt", 0, 0},
-				{"etc/rel", firmware.TypeSymlink, 0o777, 0, 0, "../hello.txt", 0, 0},
-				{"etc/abs", firmware.TypeSymlink, 0o777, 0, 0, "/usr/lib/very/long/absolute/target", 0, 0},
-				{"etc/longlink", firmware.TypeSymlink, 0o777, 0, 0, longTarget, 0, 0},
-				{"etc/console", firmware.TypeCharDevice, 0o644, 0, 0, "", 5, 1},
-				{"etc/mtd0", firmware.TypeBlockDevice, 0o644, 0, 0, "", 31, 0},
-				{"etc/fifo", firmware.TypeFIFO, 0o644, 0, 0, "", 0, 0},
-			}
-			for _, c := range checks {
-				it, ok := s.Get(c.path)
-				if !ok {
-					t.Errorf("%s missing", c.path)
-					continue
-				}
-				e := it.Entry
-				if e.Type != c.typ || e.Mode != c.mode || e.UID != c.uid || e.GID != c.gid || e.LinkTarget != c.link || e.DevMajor != c.maj || e.DevMinor != c.min {
-					t.Errorf("%s: got %v %v %d:%d %q %d,%d", c.path, e.Type, e.Mode, e.UID, e.GID, e.LinkTarget, e.DevMajor, e.DevMinor)
-				}
-			}
+			fwtest.CheckEntries(t, s, map[string]fwtest.Want{
+				"hello.txt":                  {Type: firmware.TypeFile, Mode: 0o644, Data: "hello, iso\n", ModTime: time.Unix(1700000000, 0)},
+				"etc/big.conf":               file(bigConf(), 0o644),
+				"bin/run.sh":                 file("#!/bin/sh\n", 0o755),
+				"bin/suid":                   file("suid\n", 0o755|fs.ModeSetuid),
+				"etc/owned":                  {Type: firmware.TypeFile, Mode: 0o644, UID: 1234, GID: 70000, Data: "owned\n"},
+				"etc/" + longName:            file("long name\n", 0o644),
+				"a/b/c/d/e/f/g/h/i/deep.txt": file("deep\n", 0o644),
+				"etc":                        {Type: firmware.TypeDir, Mode: 0o755},
+				"etc/hello.hard":             {Type: firmware.TypeHardlink, Mode: 0o644, Link: "hello.txt"},
+				"etc/rel":                    {Type: firmware.TypeSymlink, Mode: 0o777, Link: "../hello.txt"},
+				"etc/abs":                    {Type: firmware.TypeSymlink, Mode: 0o777, Link: "/usr/lib/very/long/absolute/target"},
+				"etc/longlink":               {Type: firmware.TypeSymlink, Mode: 0o777, Link: longTarget},
+				"etc/console":                {Type: firmware.TypeCharDevice, Mode: 0o644, Major: 5, Minor: 1},
+				"etc/mtd0":                   {Type: firmware.TypeBlockDevice, Mode: 0o644, Major: 31},
+				"etc/fifo":                   {Type: firmware.TypeFIFO, Mode: 0o644},
+			})
 			// The relocated directory appears at its original place only.
 			for _, p := range s.Paths() {
 				if strings.HasPrefix(p, "rr_moved/") {
 					t.Errorf("%s: relocated directory put twice", p)
 				}
 			}
-			if it, _ := s.Get("hello.txt"); !it.ModTime.Equal(time.Unix(1700000000, 0)) {
-				t.Errorf("mtime %v", it.ModTime)
-			}
-			seen := map[string]bool{}
-			for _, it := range s.Items {
-				if i := strings.LastIndex(it.Path, "/"); i > 0 && !seen[it.Path[:i]] {
-					t.Errorf("%s put before its directory", it.Path)
-				}
-				seen[it.Path] = true
-			}
+			fwtest.CheckOrder(t, s)
 		})
 	}
 }
@@ -148,14 +88,12 @@ func TestExtractJolietAndPlain(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.fixture, func(t *testing.T) {
-			img := loadGz(t, c.fixture)
+			img := fwtest.Fixture(t, c.fixture)
 			s, _, err := fwtest.Run(t.Context(), New(), img, 1<<20)
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, f := range s.Failed {
-				t.Errorf("failed %q: %v", f.Path, f.Err)
-			}
+			fwtest.NoFailures(t, s)
 			for p, want := range c.files {
 				it, ok := s.Get(p)
 				if !ok || string(it.Data) != want {
@@ -167,7 +105,7 @@ func TestExtractJolietAndPlain(t *testing.T) {
 }
 
 func TestIdentify(t *testing.T) {
-	img := loadGz(t, "rr.iso.gz")
+	img := fwtest.Fixture(t, "rr.iso.gz")
 	bad := bytes.Clone(img)
 	binary.BigEndian.PutUint32(bad[16*2048+84:], 1) // volume size halves disagree
 	cases := []struct {
@@ -212,20 +150,11 @@ func setBoth32(b []byte, off int, v uint32) {
 	binary.BigEndian.PutUint32(b[off+4:], v)
 }
 
-func failedWith(s *fwtest.MemSink, want error) bool {
-	for _, f := range s.Failed {
-		if errors.Is(f.Err, want) {
-			return true
-		}
-	}
-	return false
-}
-
 func TestMultiExtent(t *testing.T) {
 	// Mark the plain image's BIG.CONF record as a non-final extent: the
 	// next record (HELLO.TXT in ETC? no: the next one in ETC) then
 	// completes the same file, so the file's content is both extents.
-	img := loadGz(t, "plain.iso.gz")
+	img := fwtest.Fixture(t, "plain.iso.gz")
 	b := bytes.Clone(img)
 	off := findRecord(t, b, "BIG.CON;1")
 	next := off + int(b[off])
@@ -246,7 +175,7 @@ func TestMultiExtent(t *testing.T) {
 }
 
 func TestHostile(t *testing.T) {
-	img := loadGz(t, "rr.iso.gz")
+	img := fwtest.Fixture(t, "rr.iso.gz")
 	t.Run("truncated", func(t *testing.T) {
 		for _, n := range []int{16*2048 + 2048, 20 * 2048, 30 * 2048, 50 * 2048} {
 			b := img[:n]
@@ -265,7 +194,7 @@ func TestHostile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !failedWith(s, ErrCorrupt) {
+		if !fwtest.FailedWith(s, ErrCorrupt) {
 			t.Error("not reported")
 		}
 	})
@@ -278,7 +207,7 @@ func TestHostile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !failedWith(s, ErrLoop) {
+		if !fwtest.FailedWith(s, ErrLoop) {
 			t.Error("loop not reported")
 		}
 	})
@@ -309,33 +238,21 @@ func TestHostile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !failedWith(s, ErrLoop) {
+		if !fwtest.FailedWith(s, ErrLoop) {
 			t.Error("CE loop not reported")
 		}
 	})
 }
 
 func TestCancel(t *testing.T) {
-	img := loadGz(t, "rr.iso.gz")
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	if _, err := New().Extract(ctx, bytes.NewReader(img), int64(len(img)), fwtest.NewMemSink(1<<20)); !errors.Is(err, context.Canceled) {
-		t.Errorf("err = %v", err)
-	}
+	fwtest.CheckCancel(t, New(), fwtest.Fixture(t, "rr.iso.gz"))
 }
 
 func FuzzExtract(f *testing.F) {
-	for _, n := range fixtureNames {
-		img := loadGz(f, n)
+	seeds := fwtest.Fixtures(f, fixtureNames...)
+	for i, img := range seeds {
 		// The data after the directories is mostly zeros: keep seeds small.
-		if len(img) > 80<<10 {
-			img = img[:80<<10]
-		}
-		f.Add(img)
+		seeds[i] = img[:min(len(img), 80<<10)]
 	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		fwtest.Fuzz(ctx, New(), b)
-	})
+	fwtest.FuzzExtractWithin(f, 10*time.Second, New, seeds...)
 }

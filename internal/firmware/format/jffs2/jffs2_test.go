@@ -2,7 +2,6 @@ package jffs2
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -29,74 +28,29 @@ func bigText() []byte {
 	return b.Bytes()
 }
 
-type want struct {
-	typ    firmware.EntryType
-	mode   fs.FileMode
-	uid    int64
-	gid    int64
-	data   string
-	link   string
-	major  uint32
-	minor  uint32
-	length int // for files whose content is checked by length only
+var fixtureTree = map[string]fwtest.Want{
+	"bin":            {Type: firmware.TypeDir, Mode: 0o755},
+	"bin/big.txt":    {Type: firmware.TypeFile, Mode: 0o755 | fs.ModeSetuid, UID: 1000, GID: 100, Data: string(bigText())},
+	"bin/link":       {Type: firmware.TypeSymlink, Mode: 0o777, Link: "../etc/hello.txt"},
+	"bin/noise.bin":  {Type: firmware.TypeFile, Mode: 0o644, Size: 9000},
+	"dev":            {Type: firmware.TypeDir, Mode: 0o755},
+	"dev/console":    {Type: firmware.TypeCharDevice, Mode: 0o600, GID: 5, Major: 5, Minor: 1},
+	"dev/fifo":       {Type: firmware.TypeFIFO, Mode: 0o644, UID: 10, GID: 20},
+	"dev/mtdblock0":  {Type: firmware.TypeBlockDevice, Mode: 0o640, GID: 6, Major: 31},
+	"empty":          {Type: firmware.TypeDir, Mode: 0o777 | fs.ModeSticky},
+	"empty/zero":     {Type: firmware.TypeFile, Mode: 0o644},
+	"etc":            {Type: firmware.TypeDir, Mode: 0o755},
+	"etc/hard.txt":   {Type: firmware.TypeFile, Mode: 0o644, Data: "hello jffs2\n"},
+	"etc/hello.txt":  {Type: firmware.TypeHardlink, Mode: 0o644, Link: "etc/hard.txt"},
+	"etc/init.d":     {Type: firmware.TypeDir, Mode: 0o755},
+	"etc/init.d/rcS": {Type: firmware.TypeFile, Mode: 0o755, Data: "#!/bin/sh\necho start\n"},
 }
 
-var fixtureTree = map[string]want{
-	"bin":            {typ: firmware.TypeDir, mode: 0o755},
-	"bin/big.txt":    {typ: firmware.TypeFile, mode: 0o755 | fs.ModeSetuid, uid: 1000, gid: 100, data: string(bigText())},
-	"bin/link":       {typ: firmware.TypeSymlink, mode: 0o777, link: "../etc/hello.txt"},
-	"bin/noise.bin":  {typ: firmware.TypeFile, mode: 0o644, length: 9000},
-	"dev":            {typ: firmware.TypeDir, mode: 0o755},
-	"dev/console":    {typ: firmware.TypeCharDevice, mode: 0o600, gid: 5, major: 5, minor: 1},
-	"dev/fifo":       {typ: firmware.TypeFIFO, mode: 0o644, uid: 10, gid: 20},
-	"dev/mtdblock0":  {typ: firmware.TypeBlockDevice, mode: 0o640, gid: 6, major: 31},
-	"empty":          {typ: firmware.TypeDir, mode: 0o777 | fs.ModeSticky},
-	"empty/zero":     {typ: firmware.TypeFile, mode: 0o644},
-	"etc":            {typ: firmware.TypeDir, mode: 0o755},
-	"etc/hard.txt":   {typ: firmware.TypeFile, mode: 0o644, data: "hello jffs2\n"},
-	"etc/hello.txt":  {typ: firmware.TypeHardlink, mode: 0o644, link: "etc/hard.txt"},
-	"etc/init.d":     {typ: firmware.TypeDir, mode: 0o755},
-	"etc/init.d/rcS": {typ: firmware.TypeFile, mode: 0o755, data: "#!/bin/sh\necho start\n"},
-}
-
-func checkTree(t *testing.T, s *fwtest.MemSink, tree map[string]want) {
+// checkTree checks that s holds exactly tree, in a valid order.
+func checkTree(t *testing.T, s *fwtest.MemSink, tree map[string]fwtest.Want) {
 	t.Helper()
-	if len(s.Items) != len(tree) {
-		t.Errorf("got %d entries %v, want %d", len(s.Items), s.Paths(), len(tree))
-	}
-	for p, w := range tree {
-		it, ok := s.Get(p)
-		if !ok {
-			t.Errorf("%s: missing", p)
-			continue
-		}
-		if it.Type != w.typ || it.Mode != w.mode || it.UID != w.uid || it.GID != w.gid {
-			t.Errorf("%s: got %v %v %d/%d, want %v %v %d/%d", p, it.Type, it.Mode, it.UID, it.GID, w.typ, w.mode, w.uid, w.gid)
-		}
-		if it.LinkTarget != w.link {
-			t.Errorf("%s: link %q, want %q", p, it.LinkTarget, w.link)
-		}
-		if it.DevMajor != w.major || it.DevMinor != w.minor {
-			t.Errorf("%s: device %d,%d, want %d,%d", p, it.DevMajor, it.DevMinor, w.major, w.minor)
-		}
-		if w.typ == firmware.TypeFile {
-			if w.length > 0 {
-				if len(it.Data) != w.length {
-					t.Errorf("%s: %d bytes, want %d", p, len(it.Data), w.length)
-				}
-			} else if string(it.Data) != w.data {
-				t.Errorf("%s: content differs (%d bytes, want %d)", p, len(it.Data), len(w.data))
-			}
-		}
-	}
-	// Directories come before their contents.
-	seen := map[string]bool{}
-	for _, it := range s.Items {
-		if d := filepath.Dir(it.Path); d != "." && !seen[d] {
-			t.Errorf("%s put before its directory", it.Path)
-		}
-		seen[it.Path] = true
-	}
+	fwtest.CheckTree(t, s, tree)
+	fwtest.CheckOrder(t, s)
 }
 
 func TestFixtures(t *testing.T) {
@@ -115,10 +69,7 @@ func TestFixtures(t *testing.T) {
 		{"xattr.jffs2", 13776},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			b, err := os.ReadFile(filepath.Join("testdata", tc.file))
-			if err != nil {
-				t.Fatal(err)
-			}
+			b := fwtest.Fixture(t, tc.file)
 			s, n, err := fwtest.Run(t.Context(), New(), b, 1<<24)
 			if err != nil {
 				t.Fatal(err)
@@ -442,10 +393,7 @@ func TestDamage(t *testing.T) {
 }
 
 func TestHostile(t *testing.T) {
-	le, err := os.ReadFile("testdata/le.jffs2")
-	if err != nil {
-		t.Fatal(err)
-	}
+	le := fwtest.Fixture(t, "le.jffs2")
 	t.Run("truncated", func(t *testing.T) {
 		for _, n := range []int{12, 100, 1000, 5000, len(le) - 1} {
 			s, end, err := run(t, le[:n])
@@ -497,13 +445,7 @@ func TestHostile(t *testing.T) {
 			t.Fatalf("err %v, want the sink's limit", err)
 		}
 	})
-	t.Run("cancel", func(t *testing.T) {
-		ctx, cancel := context.WithCancel(t.Context())
-		cancel()
-		if _, err := New().Extract(ctx, bytes.NewReader(le), int64(len(le)), fwtest.NewMemSink(1<<20)); !errors.Is(err, context.Canceled) {
-			t.Fatalf("err %v", err)
-		}
-	})
+	t.Run("cancel", func(t *testing.T) { fwtest.CheckCancel(t, New(), le) })
 	t.Run("many nodes", func(t *testing.T) {
 		// Thousands of overlapping versions of one file stay fast.
 		b := &builder{bo: binary.LittleEndian}
@@ -530,10 +472,7 @@ func TestTrailingData(t *testing.T) {
 	// A filesystem followed by unrelated data, then by a copy of itself:
 	// the scan stops in the unrelated data and reports where the
 	// filesystem ends.
-	le, err := os.ReadFile("testdata/le.jffs2")
-	if err != nil {
-		t.Fatal(err)
-	}
+	le := fwtest.Fixture(t, "le.jffs2")
 	junk := make([]byte, maxJunk+64<<10)
 	for i := range junk {
 		junk[i] = byte(i*7 + i>>8)
@@ -550,8 +489,8 @@ func TestTrailingData(t *testing.T) {
 }
 
 func TestIdentify(t *testing.T) {
-	le, _ := os.ReadFile("testdata/le.jffs2")
-	be, _ := os.ReadFile("testdata/be.jffs2")
+	le := fwtest.Fixture(t, "le.jffs2")
+	be := fwtest.Fixture(t, "be.jffs2")
 	bad := bytes.Clone(le)
 	bad[8] ^= 0xff
 	for _, tc := range []struct {

@@ -2,28 +2,14 @@ package romfs
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/netvet/netvet/internal/firmware"
 	"github.com/netvet/netvet/internal/firmware/fwtest"
 )
-
-func load(t testing.TB) []byte {
-	t.Helper()
-	b, err := os.ReadFile("testdata/romfs.img")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 func bigConf() []byte {
 	var b bytes.Buffer
@@ -34,7 +20,7 @@ func bigConf() []byte {
 }
 
 func TestExtract(t *testing.T) {
-	img := load(t)
+	img := fwtest.Fixture(t, "romfs.img")
 	s, n, err := fwtest.Run(t.Context(), New(), img, 1<<20)
 	if err != nil {
 		t.Fatal(err)
@@ -42,9 +28,7 @@ func TestExtract(t *testing.T) {
 	if n != 0x1810 {
 		t.Errorf("length %#x, want 0x1810", n)
 	}
-	for _, f := range s.Failed {
-		t.Errorf("failed %q: %v", f.Path, f.Err)
-	}
+	fwtest.NoFailures(t, s)
 	files := map[string]string{
 		"hello.txt":      "hello, romfs\n",
 		"bin/run.sh":     "#!/bin/sh\necho hi\n",
@@ -66,34 +50,17 @@ func TestExtract(t *testing.T) {
 			t.Errorf("%s: content %q, want %q", p, it.Data, want)
 		}
 	}
-	checks := []struct {
-		path     string
-		typ      firmware.EntryType
-		mode     fs.FileMode
-		link     string
-		maj, min uint32
-	}{
-		{"bin", firmware.TypeDir, 0o755, "", 0, 0},
-		{"empty", firmware.TypeDir, 0o755, "", 0, 0},
-		{"bin/run.sh", firmware.TypeFile, 0o755, "", 0, 0},
-		{"etc/big.conf", firmware.TypeFile, 0o644, "", 0, 0},
-		{"etc/link", firmware.TypeSymlink, 0o777, "../hello.txt", 0, 0},
-		{"bin/abs", firmware.TypeSymlink, 0o777, "/very/long/target/path/that/goes/on/and/on", 0, 0},
-		{"dev/console", firmware.TypeCharDevice, 0o644, "", 5, 1},
-		{"dev/mtdblock0", firmware.TypeBlockDevice, 0o644, "", 31, 0},
-		{"dev/initctl", firmware.TypeFIFO, 0o644, "", 0, 0},
-	}
-	for _, c := range checks {
-		it, ok := s.Get(c.path)
-		if !ok {
-			t.Errorf("%s missing", c.path)
-			continue
-		}
-		e := it.Entry
-		if e.Type != c.typ || e.Mode != c.mode || e.LinkTarget != c.link || e.DevMajor != c.maj || e.DevMinor != c.min || e.UID != 0 || e.GID != 0 {
-			t.Errorf("%s: got %v %v %q %d,%d", c.path, e.Type, e.Mode, e.LinkTarget, e.DevMajor, e.DevMinor)
-		}
-	}
+	fwtest.CheckEntries(t, s, map[string]fwtest.Want{
+		"bin":           {Type: firmware.TypeDir, Mode: 0o755},
+		"empty":         {Type: firmware.TypeDir, Mode: 0o755},
+		"bin/run.sh":    {Type: firmware.TypeFile, Mode: 0o755, Data: "#!/bin/sh\necho hi\n"},
+		"etc/big.conf":  {Type: firmware.TypeFile, Mode: 0o644, Data: string(bigConf())},
+		"etc/link":      {Type: firmware.TypeSymlink, Mode: 0o777, Link: "../hello.txt"},
+		"bin/abs":       {Type: firmware.TypeSymlink, Mode: 0o777, Link: "/very/long/target/path/that/goes/on/and/on"},
+		"dev/console":   {Type: firmware.TypeCharDevice, Mode: 0o644, Major: 5, Minor: 1},
+		"dev/mtdblock0": {Type: firmware.TypeBlockDevice, Mode: 0o644, Major: 31},
+		"dev/initctl":   {Type: firmware.TypeFIFO, Mode: 0o644},
+	})
 	// Exactly one of the two names is the file, the other a hard link to it.
 	a, _ := s.Get("hello.txt")
 	b, _ := s.Get("etc/hello.hard")
@@ -103,20 +70,11 @@ func TestExtract(t *testing.T) {
 	default:
 		t.Errorf("hard link pair: %+v / %+v", a.Entry, b.Entry)
 	}
-	seen := map[string]bool{}
-	for _, it := range s.Items {
-		if it.Type == firmware.TypeHardlink && !seen[it.LinkTarget] {
-			t.Errorf("%s: hard link before its target %s", it.Path, it.LinkTarget)
-		}
-		if i := strings.LastIndex(it.Path, "/"); i > 0 && !seen[it.Path[:i]] {
-			t.Errorf("%s put before its directory", it.Path)
-		}
-		seen[it.Path] = true
-	}
+	fwtest.CheckOrder(t, s)
 }
 
 func TestIdentify(t *testing.T) {
-	img := load(t)
+	img := fwtest.Fixture(t, "romfs.img")
 	cases := []struct {
 		name string
 		b    []byte
@@ -157,24 +115,15 @@ func headerOf(t *testing.T, img []byte, name string) int {
 	return 0
 }
 
-func failedWith(s *fwtest.MemSink, want error) bool {
-	for _, f := range s.Failed {
-		if errors.Is(f.Err, want) {
-			return true
-		}
-	}
-	return false
-}
-
 func TestHostile(t *testing.T) {
-	img := load(t)
+	img := fwtest.Fixture(t, "romfs.img")
 	t.Run("checksum", func(t *testing.T) {
 		b := set32(img, 12, 0)
 		s, _, err := fwtest.Run(t.Context(), New(), b, 1<<20)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !failedWith(s, ErrChecksum) {
+		if !fwtest.FailedWith(s, ErrChecksum) {
 			t.Error("checksum mismatch not reported")
 		}
 		if _, ok := s.Get("etc/big.conf"); !ok {
@@ -198,7 +147,7 @@ func TestHostile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !failedWith(s, ErrCorrupt) {
+		if !fwtest.FailedWith(s, ErrCorrupt) {
 			t.Error("oversized file not reported")
 		}
 	})
@@ -212,7 +161,7 @@ func TestHostile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !failedWith(s, ErrLoop) {
+		if !fwtest.FailedWith(s, ErrLoop) {
 			t.Error("loop not reported")
 		}
 	})
@@ -224,7 +173,7 @@ func TestHostile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !failedWith(s, ErrLoop) {
+		if !fwtest.FailedWith(s, ErrLoop) {
 			t.Error("loop not reported")
 		}
 	})
@@ -239,26 +188,16 @@ func TestHostile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !failedWith(s, ErrLoop) {
+		if !fwtest.FailedWith(s, ErrLoop) {
 			t.Error("loop not reported")
 		}
 	})
 }
 
 func TestCancel(t *testing.T) {
-	img := load(t)
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	if _, err := New().Extract(ctx, bytes.NewReader(img), int64(len(img)), fwtest.NewMemSink(1<<20)); !errors.Is(err, context.Canceled) {
-		t.Errorf("err = %v", err)
-	}
+	fwtest.CheckCancel(t, New(), fwtest.Fixture(t, "romfs.img"))
 }
 
 func FuzzExtract(f *testing.F) {
-	f.Add(load(f))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		fwtest.Fuzz(ctx, New(), b)
-	})
+	fwtest.FuzzExtractWithin(f, 10*time.Second, New, fwtest.Fixture(f, "romfs.img"))
 }

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"hash/crc32"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -15,22 +13,6 @@ import (
 	"github.com/netvet/netvet/internal/firmware"
 	"github.com/netvet/netvet/internal/firmware/fwtest"
 )
-
-func readFixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-type want struct {
-	typ  firmware.EntryType
-	mode fs.FileMode
-	data string
-	link string
-}
 
 func numbers() string {
 	var b bytes.Buffer
@@ -41,20 +23,20 @@ func numbers() string {
 	return b.String()
 }
 
-var treeWant = map[string]want{
-	"dir":             {typ: firmware.TypeDir, mode: 0o755},
-	"dir/sub":         {typ: firmware.TypeDir, mode: 0o755},
-	"dir/file.txt":    {typ: firmware.TypeFile, mode: 0o644, data: "hello 7z\n"},
-	"dir/empty":       {typ: firmware.TypeFile, mode: 0o644, data: ""},
-	"dir/numbers.txt": {typ: firmware.TypeFile, mode: 0o644, data: numbers()},
-	"dir/suid":        {typ: firmware.TypeFile, mode: 0o755 | fs.ModeSetuid, data: "#!/bin/sh\n"},
-	"dir/link":        {typ: firmware.TypeSymlink, mode: 0o777, link: "file.txt"},
+var treeWant = map[string]fwtest.Want{
+	"dir":             {Type: firmware.TypeDir, Mode: 0o755},
+	"dir/sub":         {Type: firmware.TypeDir, Mode: 0o755},
+	"dir/file.txt":    {Type: firmware.TypeFile, Mode: 0o644, Data: "hello 7z\n"},
+	"dir/empty":       {Type: firmware.TypeFile, Mode: 0o644, Data: ""},
+	"dir/numbers.txt": {Type: firmware.TypeFile, Mode: 0o644, Data: numbers()},
+	"dir/suid":        {Type: firmware.TypeFile, Mode: 0o755 | fs.ModeSetuid, Data: "#!/bin/sh\n"},
+	"dir/link":        {Type: firmware.TypeSymlink, Mode: 0o777, Link: "file.txt"},
 }
 
 func TestExtract(t *testing.T) {
 	for _, name := range []string{"lzma2.7z", "lzma-plainheader.7z", "copy.7z", "bcj.7z"} {
 		t.Run(name, func(t *testing.T) {
-			b := readFixture(t, name)
+			b := fwtest.Fixture(t, name)
 			s, n, err := fwtest.Run(t.Context(), New(), append(append([]byte(nil), b...), "trailing"...), 1<<20)
 			if err != nil {
 				t.Fatal(err)
@@ -62,31 +44,15 @@ func TestExtract(t *testing.T) {
 			if n != int64(len(b)) {
 				t.Errorf("length %d, want %d", n, len(b))
 			}
-			if len(s.Failed) > 0 || len(s.Items) != len(treeWant) {
-				t.Fatalf("items %q failed %v", s.Paths(), s.Failed)
-			}
-			for p, w := range treeWant {
-				it, ok := s.Get(p)
-				if !ok {
-					t.Errorf("%s missing", p)
-					continue
-				}
-				if it.Type != w.typ || it.Mode != w.mode || it.LinkTarget != w.link {
-					t.Errorf("%s: type %v mode %v link %q; want %+v", p, it.Type, it.Mode, it.LinkTarget, w)
-				}
-				if w.typ == firmware.TypeFile && string(it.Data) != w.data {
-					t.Errorf("%s: content %d bytes, want %d", p, len(it.Data), len(w.data))
-				}
-				if !it.ModTime.Equal(time.Unix(1700000000, 0)) {
-					t.Errorf("%s: mtime %v", p, it.ModTime)
-				}
-			}
+			fwtest.NoFailures(t, s)
+			fwtest.CheckTree(t, s, treeWant)
+			fwtest.CheckModTime(t, s, time.Unix(1700000000, 0))
 		})
 	}
 }
 
 func TestEncrypted(t *testing.T) {
-	s, _, err := fwtest.Run(t.Context(), New(), readFixture(t, "encrypted.7z"), 1<<20)
+	s, _, err := fwtest.Run(t.Context(), New(), fwtest.Fixture(t, "encrypted.7z"), 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +69,7 @@ func TestEncrypted(t *testing.T) {
 			t.Errorf("%s: content put from an encrypted archive", it.Path)
 		}
 	}
-	_, _, err = fwtest.Run(t.Context(), New(), readFixture(t, "encrypted-header.7z"), 1<<20)
+	_, _, err = fwtest.Run(t.Context(), New(), fwtest.Fixture(t, "encrypted-header.7z"), 1<<20)
 	if !errors.Is(err, ErrEncrypted) {
 		t.Fatalf("encrypted header: err = %v, want ErrEncrypted", err)
 	}
@@ -112,7 +78,7 @@ func TestEncrypted(t *testing.T) {
 // plainHeader returns a copy of the plain-header fixture with the header
 // bytes changed by edit and the CRCs fixed.
 func plainHeader(t *testing.T, edit func(h []byte) []byte) []byte {
-	b := append([]byte(nil), readFixture(t, "lzma-plainheader.7z")...)
+	b := append([]byte(nil), fwtest.Fixture(t, "lzma-plainheader.7z")...)
 	off := 32 + int(binary.LittleEndian.Uint64(b[12:20]))
 	n := int(binary.LittleEndian.Uint64(b[20:28]))
 	h := edit(append([]byte(nil), b[off:off+n]...))
@@ -124,7 +90,7 @@ func plainHeader(t *testing.T, edit func(h []byte) []byte) []byte {
 }
 
 func TestHostile(t *testing.T) {
-	lz := readFixture(t, "lzma2.7z")
+	lz := fwtest.Fixture(t, "lzma2.7z")
 	cases := map[string][]byte{
 		"truncated": lz[:len(lz)-10],
 		"header past the end": func() []byte {
@@ -177,7 +143,7 @@ func TestHostile(t *testing.T) {
 
 func FuzzExtract(f *testing.F) {
 	for _, name := range []string{"lzma2.7z", "lzma-plainheader.7z", "copy.7z", "bcj.7z", "encrypted.7z"} {
-		f.Add(readFixture(f, name))
+		f.Add(fwtest.Fixture(f, name))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		fwtest.Fuzz(t.Context(), New(), b)

@@ -10,8 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,99 +18,62 @@ import (
 	"github.com/netvet/netvet/internal/firmware/fwtest"
 )
 
-func readFixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-type want struct {
-	typ    firmware.EntryType
-	mode   fs.FileMode
-	uid    int64
-	gid    int64
-	data   string
-	link   string
-	major  uint32
-	minor  uint32
-	sparse bool
-}
-
 var deep = "dir/" + strings.Repeat("a", 90) + "/" + strings.Repeat("b", 30)
 var long = "dir/" + strings.Repeat("l", 150)
 
-var ustarWant = map[string]want{
-	"dir":                              {typ: firmware.TypeDir, mode: 0o755},
-	"dir/file.txt":                     {typ: firmware.TypeFile, mode: 0o644, uid: 1000, gid: 2000, data: "hello tar\n"},
-	"dir/suid":                         {typ: firmware.TypeFile, mode: 0o755 | fs.ModeSetuid, data: "#!/bin/sh\n"},
-	"dir/tmp":                          {typ: firmware.TypeDir, mode: 0o777 | fs.ModeSticky},
-	"dir/link":                         {typ: firmware.TypeSymlink, mode: 0o777, link: "file.txt"},
-	"dir/hard":                         {typ: firmware.TypeHardlink, mode: 0o644, uid: 1000, gid: 2000, link: "dir/file.txt"},
-	"dir/null":                         {typ: firmware.TypeCharDevice, mode: 0o666, major: 1, minor: 3},
-	"dir/sda":                          {typ: firmware.TypeBlockDevice, mode: 0o660, major: 8, minor: 0},
-	"dir/fifo":                         {typ: firmware.TypeFIFO, mode: 0o644},
-	deep:                               {typ: firmware.TypeFile, mode: 0o644, data: "deep\n"},
-	strings.TrimSuffix(deep[:95], "/"): {typ: firmware.TypeDir, mode: 0o755},
+var ustarWant = map[string]fwtest.Want{
+	"dir":                              {Type: firmware.TypeDir, Mode: 0o755},
+	"dir/file.txt":                     {Type: firmware.TypeFile, Mode: 0o644, UID: 1000, GID: 2000, Data: "hello tar\n"},
+	"dir/suid":                         {Type: firmware.TypeFile, Mode: 0o755 | fs.ModeSetuid, Data: "#!/bin/sh\n"},
+	"dir/tmp":                          {Type: firmware.TypeDir, Mode: 0o777 | fs.ModeSticky},
+	"dir/link":                         {Type: firmware.TypeSymlink, Mode: 0o777, Link: "file.txt"},
+	"dir/hard":                         {Type: firmware.TypeHardlink, Mode: 0o644, UID: 1000, GID: 2000, Link: "dir/file.txt"},
+	"dir/null":                         {Type: firmware.TypeCharDevice, Mode: 0o666, Major: 1, Minor: 3},
+	"dir/sda":                          {Type: firmware.TypeBlockDevice, Mode: 0o660, Major: 8, Minor: 0},
+	"dir/fifo":                         {Type: firmware.TypeFIFO, Mode: 0o644},
+	deep:                               {Type: firmware.TypeFile, Mode: 0o644, Data: "deep\n"},
+	strings.TrimSuffix(deep[:95], "/"): {Type: firmware.TypeDir, Mode: 0o755},
 }
 
-var gnuWant = map[string]want{
-	"dir":          {typ: firmware.TypeDir, mode: 0o755},
-	"dir/file.txt": {typ: firmware.TypeFile, mode: 0o644, uid: 1000, gid: 2000, data: "hello tar\n"},
-	long:           {typ: firmware.TypeFile, mode: 0o644, data: "long\n"},
-	"dir/longlink": {typ: firmware.TypeSymlink, mode: 0o777, link: "../" + long[4:] + "/../file.txt"},
-	"dir/sparse":   {typ: firmware.TypeFile, mode: 0o644, sparse: true},
+var gnuWant = map[string]fwtest.Want{
+	"dir":          {Type: firmware.TypeDir, Mode: 0o755},
+	"dir/file.txt": {Type: firmware.TypeFile, Mode: 0o644, UID: 1000, GID: 2000, Data: "hello tar\n"},
+	long:           {Type: firmware.TypeFile, Mode: 0o644, Data: "long\n"},
+	"dir/longlink": {Type: firmware.TypeSymlink, Mode: 0o777, Link: "../" + long[4:] + "/../file.txt"},
+	"dir/sparse":   {Type: firmware.TypeFile, Mode: 0o644, Data: sparseContent()},
 }
 
-func check(t *testing.T, s *fwtest.MemSink, wants map[string]want) {
+// sparseContent is the content of dir/sparse: 1 MiB, all zeros but
+// "data" at 512 KiB.
+func sparseContent() string {
+	b := make([]byte, 1<<20)
+	copy(b[512<<10:], "data")
+	return string(b)
+}
+
+func check(t *testing.T, s *fwtest.MemSink, wants map[string]fwtest.Want) {
 	t.Helper()
-	if len(s.Failed) > 0 {
-		t.Errorf("failed entries: %+v", s.Failed)
-	}
-	if len(s.Items) != len(wants) {
-		t.Errorf("got %d entries %q, want %d", len(s.Items), s.Paths(), len(wants))
-	}
-	for p, w := range wants {
-		it, ok := s.Get(p)
-		if !ok {
-			t.Errorf("%s: missing", p)
-			continue
-		}
-		if it.Type != w.typ || it.Mode != w.mode || it.UID != w.uid || it.GID != w.gid || it.LinkTarget != w.link ||
-			it.DevMajor != w.major || it.DevMinor != w.minor {
-			t.Errorf("%s: got type %v mode %v uid %d gid %d link %q dev %d,%d; want %+v", p, it.Type, it.Mode, it.UID, it.GID, it.LinkTarget, it.DevMajor, it.DevMinor, w)
-		}
-		if !it.ModTime.Equal(time.Unix(1700000000, 0)) {
-			t.Errorf("%s: mtime %v", p, it.ModTime)
-		}
-		if w.sparse {
-			if len(it.Data) != 1<<20 || string(it.Data[512<<10:512<<10+4]) != "data" || bytes.Count(it.Data, []byte{0}) != 1<<20-4 {
-				t.Errorf("%s: sparse content wrong (%d bytes)", p, len(it.Data))
-			}
-		} else if w.typ == firmware.TypeFile && string(it.Data) != w.data {
-			t.Errorf("%s: content %q, want %q", p, it.Data, w.data)
-		}
-	}
+	fwtest.NoFailures(t, s)
+	fwtest.CheckTree(t, s, wants)
+	fwtest.CheckModTime(t, s, time.Unix(1700000000, 0))
 }
 
 func TestExtract(t *testing.T) {
 	cases := []struct {
 		file  string
-		wants map[string]want
+		wants map[string]fwtest.Want
 	}{
 		{"ustar.tar", ustarWant},
 		{"gnu.tar", gnuWant},
 		{"pax.tar", gnuWant},
-		{"v7.tar", map[string]want{
-			"dir/file.txt": {typ: firmware.TypeFile, mode: 0o644, uid: 1000, gid: 2000, data: "hello tar\n"},
-			"dir/link":     {typ: firmware.TypeSymlink, mode: 0o777, link: "file.txt"},
+		{"v7.tar", map[string]fwtest.Want{
+			"dir/file.txt": {Type: firmware.TypeFile, Mode: 0o644, UID: 1000, GID: 2000, Data: "hello tar\n"},
+			"dir/link":     {Type: firmware.TypeSymlink, Mode: 0o777, Link: "file.txt"},
 		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {
-			b := readFixture(t, tc.file)
+			b := fwtest.Fixture(t, tc.file)
 			s, n, err := fwtest.Run(t.Context(), New(), b, 1<<24)
 			if err != nil {
 				t.Fatal(err)
@@ -193,7 +154,7 @@ func TestHostile(t *testing.T) {
 }
 
 func TestTruncated(t *testing.T) {
-	gnu := readFixture(t, "gnu.tar")
+	gnu := fwtest.Fixture(t, "gnu.tar")
 	sizeBeyond := build(t, []hent{{name: "a", typ: tar.TypeReg, data: "abc"}, {name: "b", typ: tar.TypeReg, data: "def"}})
 	// Declare 1 GiB for the first file and fix the checksum.
 	copy(sizeBeyond[124:136], fmt.Sprintf("%011o\x00", 1<<30))
@@ -231,7 +192,7 @@ func fixChecksum(h []byte) {
 }
 
 func TestIdentify(t *testing.T) {
-	b := append([]byte(nil), readFixture(t, "ustar.tar")...)
+	b := append([]byte(nil), fwtest.Fixture(t, "ustar.tar")...)
 	if !New().Identify(bytes.NewReader(b), int64(len(b))) {
 		t.Fatal("ustar not identified")
 	}
@@ -246,7 +207,7 @@ func TestIdentify(t *testing.T) {
 
 func FuzzExtract(f *testing.F) {
 	for _, name := range []string{"ustar.tar", "gnu.tar", "pax.tar", "v7.tar"} {
-		b := readFixture(f, name)
+		b := fwtest.Fixture(f, name)
 		f.Add(b[:min(len(b), 8192)])
 	}
 	f.Add(build(f, []hent{{name: "../x", typ: tar.TypeReg, data: "x"}, {name: "l", link: "/etc", typ: tar.TypeSymlink}}))

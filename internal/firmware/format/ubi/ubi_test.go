@@ -2,35 +2,13 @@ package ubi
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/binary"
-	"io"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/netvet/netvet/internal/firmware"
 	"github.com/netvet/netvet/internal/firmware/fwtest"
 )
-
-func load(t testing.TB, name string) []byte {
-	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 func pattern(n int, base, mod byte) []byte {
 	b := make([]byte, n)
@@ -54,7 +32,7 @@ func TestExtract(t *testing.T) {
 			img:   "nor.img.gz",
 			lebSz: peb - 128,
 			want: map[string][]byte{
-				"rootfs": load(t, "nor.ubifs.gz"),
+				"rootfs": fwtest.Fixture(t, "nor.ubifs.gz"),
 				"kernel": pattern(20000, 'A', 26),
 				"bad_name": append(pattern(5000, 'a', 7),
 					bytes.Repeat([]byte{0xFF}, peb-128-5000)...),
@@ -64,12 +42,12 @@ func TestExtract(t *testing.T) {
 			name:  "nand",
 			img:   "nand.img.gz",
 			lebSz: peb - 1024,
-			want:  map[string][]byte{"rootfs": load(t, "nand.ubifs.gz")},
+			want:  map[string][]byte{"rootfs": fwtest.Fixture(t, "nand.ubifs.gz")},
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			img := load(t, tc.img)
+			img := fwtest.Fixture(t, tc.img)
 			s, n, err := fwtest.Run(context.Background(), New(), img, 1<<24)
 			if err != nil {
 				t.Fatal(err)
@@ -135,7 +113,7 @@ func findPEB(t *testing.T, img []byte, vol, lnum uint32) int {
 }
 
 func TestDuplicateLEB(t *testing.T) {
-	base := load(t, "nor.img.gz")
+	base := fwtest.Fixture(t, "nor.img.gz")
 	const dataOff = 128
 	raw := findPEB(t, base, 2, 0) // the "bad/name" volume's only LEB
 	// Append a copy of that PEB with new data and a higher sqnum.
@@ -178,7 +156,7 @@ func TestDuplicateLEB(t *testing.T) {
 }
 
 func TestBadPEB(t *testing.T) {
-	img := load(t, "nor.img.gz")
+	img := fwtest.Fixture(t, "nor.img.gz")
 	i := findPEB(t, img, 2, 0)
 	img[i*peb+5] ^= 0xFF // EC header CRC now fails
 	s, _, err := fwtest.Run(context.Background(), New(), img, 1<<24)
@@ -197,7 +175,7 @@ func TestBadPEB(t *testing.T) {
 }
 
 func TestHostile(t *testing.T) {
-	img := load(t, "nor.img.gz")
+	img := fwtest.Fixture(t, "nor.img.gz")
 	t.Run("truncated mid-volume", func(t *testing.T) {
 		cut := img[:5*peb+100]
 		s, n, err := fwtest.Run(context.Background(), New(), cut, 1<<24)
@@ -262,7 +240,7 @@ func TestSanitize(t *testing.T) {
 func FuzzExtract(f *testing.F) {
 	f.Add(smallImage())
 	for _, n := range []string{"nor.img.gz", "nand.img.gz"} {
-		b := load(f, n)
+		b := fwtest.Fixture(f, n)
 		f.Add(b)
 		f.Add(b[:3*peb])
 	}
@@ -295,7 +273,7 @@ func TestSynthetic(t *testing.T) {
 
 // A bad PEB right after the first must not double the detected PEB size.
 func TestBadSecondPEB(t *testing.T) {
-	img := load(t, "nor.img.gz")
+	img := fwtest.Fixture(t, "nor.img.gz")
 	img[peb+5] ^= 0xFF
 	s, n, err := fwtest.Run(context.Background(), New(), img, 1<<24)
 	if err != nil {

@@ -144,7 +144,7 @@ func withJournal(t *testing.T, img []byte) []byte {
 }
 
 func TestJournalReplay(t *testing.T) {
-	img := withJournal(t, load(t, "lzo.img.gz"))
+	img := withJournal(t, fwtest.Fixture(t, "lzo.img.gz"))
 	s, _, err := fwtest.Run(context.Background(), New(), img, 1<<24)
 	if err != nil {
 		t.Fatal(err)
@@ -173,7 +173,7 @@ func TestJournalReplay(t *testing.T) {
 		}
 	}
 	// Without the log reference, the image reads as the clean one.
-	clean := load(t, "lzo.img.gz")
+	clean := fwtest.Fixture(t, "lzo.img.gz")
 	s2, _, err := fwtest.Run(context.Background(), New(), clean, 1<<24)
 	if err != nil {
 		t.Fatal(err)

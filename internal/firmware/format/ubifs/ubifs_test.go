@@ -2,14 +2,10 @@ package ubifs
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/binary"
 	"errors"
-	"io"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,24 +14,6 @@ import (
 	"github.com/netvet/netvet/internal/firmware"
 	"github.com/netvet/netvet/internal/firmware/fwtest"
 )
-
-func load(t testing.TB, name string) []byte {
-	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 func numbers() []byte {
 	var b bytes.Buffer
@@ -63,7 +41,7 @@ func TestExtract(t *testing.T) {
 	mtime := time.Unix(1700000000, 0).UTC()
 	for _, comp := range []string{"lzo", "zlib", "zstd", "none"} {
 		t.Run(comp, func(t *testing.T) {
-			img := load(t, comp+".img.gz")
+			img := fwtest.Fixture(t, comp+".img.gz")
 			s, n, err := fwtest.Run(context.Background(), New(), img, 1<<24)
 			if err != nil {
 				t.Fatal(err)
@@ -201,7 +179,7 @@ func reseal(b []byte) {
 }
 
 func TestHostile(t *testing.T) {
-	img := load(t, "lzo.img.gz")
+	img := fwtest.Fixture(t, "lzo.img.gz")
 	rootOff, rootLen := rootIdx(t, img)
 	tests := []struct {
 		name    string
@@ -277,7 +255,7 @@ func TestHostile(t *testing.T) {
 }
 
 func TestHugeSparseFile(t *testing.T) {
-	img := withJournal(t, load(t, "none.img.gz"))
+	img := withJournal(t, fwtest.Fixture(t, "none.img.gz"))
 	// Give journal.txt a size of 2^40: all holes after the first block.
 	src := bytes.NewReader(img)
 	sb, _ := parseSB(src, int64(len(img)))
@@ -293,7 +271,7 @@ func TestHugeSparseFile(t *testing.T) {
 func TestCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, _, err := fwtest.Run(ctx, New(), load(t, "zstd.img.gz"), 1<<24); err == nil {
+	if _, _, err := fwtest.Run(ctx, New(), fwtest.Fixture(t, "zstd.img.gz"), 1<<24); err == nil {
 		t.Error("want an error")
 	}
 }
@@ -301,7 +279,7 @@ func TestCancelled(t *testing.T) {
 func FuzzExtract(f *testing.F) {
 	f.Add(sampleImage())
 	for _, c := range []string{"lzo", "zlib", "zstd", "none"} {
-		f.Add(load(f, c+".img.gz"))
+		f.Add(fwtest.Fixture(f, c+".img.gz"))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		fwtest.Fuzz(context.Background(), New(), b)

@@ -5,22 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/netvet/netvet/internal/firmware/fwtest"
 )
-
-func readFile(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 func TestFixtures(t *testing.T) {
 	mtime := time.Unix(1700000000, 0).UTC()
@@ -35,7 +24,7 @@ func TestFixtures(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {
-			img := readFile(t, tc.file)
+			img := fwtest.Fixture(t, tc.file)
 			h, err := ParseHeader(bytes.NewReader(img), int64(len(img)))
 			if err != nil {
 				t.Fatal(err)
@@ -64,7 +53,7 @@ func TestFixtures(t *testing.T) {
 				if !it.ModTime.Equal(mtime) {
 					t.Errorf("%s: mtime %v, want %v", p, it.ModTime, mtime)
 				}
-				if exp != "" && !bytes.Equal(it.Data, readFile(t, exp)) {
+				if exp != "" && !bytes.Equal(it.Data, fwtest.Fixture(t, exp)) {
 					t.Errorf("%s: content differs from %s", p, exp)
 				}
 			}
@@ -78,14 +67,14 @@ func TestHandCrafted(t *testing.T) {
 	data := []byte("hello, u-boot")
 	hdr := make([]byte, 64)
 	copy(hdr[0:], []byte{0x27, 0x05, 0x19, 0x56})
-	copy(hdr[8:], []byte{0x65, 0x53, 0xf1, 0x00})      // time 1700000000
-	copy(hdr[12:], []byte{0, 0, 0, byte(len(data))})   // size
-	copy(hdr[16:], []byte{0x80, 0x00, 0x80, 0x00})     // load
-	copy(hdr[20:], []byte{0x80, 0x00, 0x80, 0x40})     // entry
-	binary.BigEndian.PutUint32(hdr[24:], refCRC(data)) // data crc
-	hdr[28], hdr[29], hdr[30], hdr[31] = 5, 22, 2, 0   // linux arm64 kernel none
+	copy(hdr[8:], []byte{0x65, 0x53, 0xf1, 0x00})               // time 1700000000
+	copy(hdr[12:], []byte{0, 0, 0, byte(len(data))})            // size
+	copy(hdr[16:], []byte{0x80, 0x00, 0x80, 0x00})              // load
+	copy(hdr[20:], []byte{0x80, 0x00, 0x80, 0x40})              // entry
+	binary.BigEndian.PutUint32(hdr[24:], fwtest.RefCRC32(data)) // data crc
+	hdr[28], hdr[29], hdr[30], hdr[31] = 5, 22, 2, 0            // linux arm64 kernel none
 	copy(hdr[32:], "hand")
-	binary.BigEndian.PutUint32(hdr[4:], refCRC(hdr))
+	binary.BigEndian.PutUint32(hdr[4:], fwtest.RefCRC32(hdr))
 	img := append(hdr, data...)
 	img = append(img, 0xff, 0xff) // trailing bytes not part of the image
 	s, n, err := fwtest.Run(t.Context(), New(), img, 1<<20)
@@ -103,21 +92,6 @@ func TestHandCrafted(t *testing.T) {
 	if h.ArchName() != "arm64" || h.Load != 0x80008000 || h.Entry != 0x80008040 || h.Name != "hand" {
 		t.Errorf("header %s", h)
 	}
-}
-
-func refCRC(b []byte) uint32 {
-	c := ^uint32(0)
-	for _, x := range b {
-		c ^= uint32(x)
-		for range 8 {
-			if c&1 != 0 {
-				c = c>>1 ^ 0xedb88320
-			} else {
-				c >>= 1
-			}
-		}
-	}
-	return ^c
 }
 
 func TestBuildRoundTrip(t *testing.T) {
@@ -141,7 +115,7 @@ func TestBuildRoundTrip(t *testing.T) {
 }
 
 func TestHostile(t *testing.T) {
-	good := readFile(t, "kernel.uimage")
+	good := fwtest.Fixture(t, "kernel.uimage")
 	t.Run("bad data crc still extracted", func(t *testing.T) {
 		img := bytes.Clone(good)
 		img[100] ^= 0xff
@@ -200,7 +174,7 @@ func TestHostile(t *testing.T) {
 		}
 	})
 	t.Run("crc mismatch on multi", func(t *testing.T) {
-		img := bytes.Clone(readFile(t, "multi.uimage"))
+		img := bytes.Clone(fwtest.Fixture(t, "multi.uimage"))
 		img[len(img)-1] ^= 1
 		s, _, err := fwtest.Run(t.Context(), New(), img, 1<<20)
 		if err != nil || len(s.Failed) != 1 || !errors.Is(s.Failed[0].Err, ErrDataCRC) {
@@ -215,7 +189,7 @@ func TestHostile(t *testing.T) {
 
 func FuzzExtract(f *testing.F) {
 	for _, n := range []string{"kernel.uimage", "ramdisk.uimage", "multi.uimage"} {
-		f.Add(readFile(f, n))
+		f.Add(fwtest.Fixture(f, n))
 	}
 	f.Add(BuildMulti(Header{}, [][]byte{[]byte("a"), []byte("bc")}))
 	f.Fuzz(func(t *testing.T, b []byte) {

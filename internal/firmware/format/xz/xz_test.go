@@ -2,101 +2,41 @@ package xz
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"hash/crc32"
-	"io"
-	"os"
-	"path/filepath"
 	"testing"
 
 	uxz "github.com/ulikunitz/xz"
 
-	"github.com/netvet/netvet/internal/firmware"
 	"github.com/netvet/netvet/internal/firmware/fwtest"
 )
 
-func readFixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func TestExtract(t *testing.T) {
-	plain := readFixture(t, "plain.txt")
-	full := func(name string) []byte { return readFixture(t, name) }
+	plain := fwtest.Fixture(t, "plain.txt")
+	full := func(name string) []byte { return fwtest.Fixture(t, name) }
 	c64 := full("crc64.xz")
-	cases := []struct {
-		name    string
-		in      []byte
-		want    []byte
-		wantLen int64
-		wantErr error
-		noIdent bool
-	}{
-		{name: "crc64", in: c64, want: plain},
-		{name: "crc32", in: full("crc32.xz"), want: plain},
-		{name: "none", in: full("none.xz"), want: plain},
-		{name: "sha256", in: full("sha256.xz"), want: plain},
-		{name: "blocks", in: full("blocks.xz"), want: plain},
-		{name: "concatenated with padding", in: full("concat.xz"), want: plain},
-		{name: "empty", in: full("empty.xz"), want: []byte{}},
-		{name: "trailing data", in: append(append([]byte(nil), c64...), "\x00\x00\x00\x00junk"...), want: plain, wantLen: int64(len(c64))},
-		{name: "truncated", in: c64[:len(c64)/2], wantErr: ErrTruncated},
-		{name: "truncated footer", in: c64[:len(c64)-3], wantErr: ErrTruncated},
-		{name: "bad check", in: func() []byte { b := append([]byte(nil), c64...); b[len(b)-30]++; return b }(), wantErr: ErrTruncated},
-		{name: "delta filter", in: full("delta.xz"), wantErr: ErrUnsupported},
-		{name: "bad header crc", in: func() []byte { b := append([]byte(nil), c64...); b[8]++; return b }(), noIdent: true},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			s, n, err := fwtest.Run(t.Context(), New(), tc.in, 1<<24)
-			if tc.noIdent {
-				if err == nil {
-					t.Fatal("identified, want rejection")
-				}
-				return
-			}
-			if tc.wantErr != nil {
-				if !errors.Is(err, tc.wantErr) {
-					t.Fatalf("err = %v, want %v", err, tc.wantErr)
-				}
-				if n < 0 || n > int64(len(tc.in)) {
-					t.Fatalf("length %d out of range", n)
-				}
-				if len(s.Items) == 1 && !bytes.HasPrefix(plain, s.Items[0].Data) {
-					t.Errorf("partial content is not a prefix of the original")
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(s.Items) != 1 || s.Items[0].Type != firmware.TypeFile {
-				t.Fatalf("items %+v", s.Items)
-			}
-			if got := s.Items[0].Data; !bytes.Equal(got, tc.want) {
-				t.Errorf("content: %d bytes, want %d", len(got), len(tc.want))
-			}
-			wantLen := tc.wantLen
-			if wantLen == 0 {
-				wantLen = int64(len(tc.in))
-			}
-			if n != wantLen {
-				t.Errorf("length %d, want %d", n, wantLen)
-			}
-		})
-	}
+	fwtest.RunStreamCases(t, New, 1<<24, []fwtest.StreamCase{
+		{Name: "crc64", In: c64, Want: plain},
+		{Name: "crc32", In: full("crc32.xz"), Want: plain},
+		{Name: "none", In: full("none.xz"), Want: plain},
+		{Name: "sha256", In: full("sha256.xz"), Want: plain},
+		{Name: "blocks", In: full("blocks.xz"), Want: plain},
+		{Name: "concatenated with padding", In: full("concat.xz"), Want: plain},
+		{Name: "empty", In: full("empty.xz"), Want: []byte{}},
+		{Name: "trailing data", In: append(append([]byte(nil), c64...), "\x00\x00\x00\x00junk"...), Want: plain, Len: int64(len(c64))},
+		{Name: "truncated", In: c64[:len(c64)/2], Want: plain, Err: ErrTruncated},
+		{Name: "truncated footer", In: c64[:len(c64)-3], Want: plain, Err: ErrTruncated},
+		{Name: "bad check", In: func() []byte { b := append([]byte(nil), c64...); b[len(b)-30]++; return b }(), Want: plain, Err: ErrTruncated},
+		{Name: "delta filter", In: full("delta.xz"), Want: plain, Err: ErrUnsupported},
+		{Name: "bad header crc", In: func() []byte { b := append([]byte(nil), c64...); b[8]++; return b }(), NoIdent: true},
+	})
 }
 
 func TestBranchFilters(t *testing.T) {
-	raw := readFixture(t, "bcj.raw")
+	raw := fwtest.Fixture(t, "bcj.raw")
 	for _, f := range []string{"x86", "x86-start", "powerpc", "arm", "armthumb", "sparc"} {
 		t.Run(f, func(t *testing.T) {
-			in := readFixture(t, "bcj-"+f+".xz")
+			in := fwtest.Fixture(t, "bcj-"+f+".xz")
 			s, n, err := fwtest.Run(t.Context(), New(), in, 1<<20)
 			if err != nil {
 				t.Fatal(err)
@@ -119,7 +59,7 @@ func TestBranchFilters(t *testing.T) {
 // TestHugeDictionary checks that a block claiming a 3 GiB dictionary is
 // refused before anything is allocated.
 func TestHugeDictionary(t *testing.T) {
-	b := append([]byte(nil), readFixture(t, "crc64.xz")...)
+	b := append([]byte(nil), fwtest.Fixture(t, "crc64.xz")...)
 	// Block header: size byte, flags, filter id 0x21, props size 1, dict byte.
 	if b[12+2] != 0x21 {
 		t.Skip("unexpected block header layout")
@@ -139,7 +79,7 @@ func fixHeaderCRC(h []byte) {
 }
 
 func BenchmarkExtract(b *testing.B) {
-	plain := readFixture(b, "plain.txt")
+	plain := fwtest.Fixture(b, "plain.txt")
 	var buf bytes.Buffer
 	w, err := uxz.NewWriter(&buf)
 	if err != nil {
@@ -152,31 +92,17 @@ func BenchmarkExtract(b *testing.B) {
 	in := buf.Bytes()
 	var out int64
 	for b.Loop() {
-		n := &countSink{}
+		n := &fwtest.Discard{}
 		if _, err := New().Extract(b.Context(), bytes.NewReader(in), int64(len(in)), n); err != nil {
 			b.Fatal(err)
 		}
-		out = n.n
+		out = n.Bytes
 	}
 	b.SetBytes(out)
 }
 
-type countSink struct{ n int64 }
-
-func (c *countSink) Put(_ context.Context, _ firmware.Entry, r io.Reader) error {
-	n, err := io.Copy(io.Discard, r)
-	c.n += n
-	return err
-}
-func (*countSink) Fail(firmware.Entry, error) {}
-
 func FuzzExtract(f *testing.F) {
-	for _, name := range []string{"crc64.xz", "crc32.xz", "none.xz", "sha256.xz", "blocks.xz", "concat.xz", "empty.xz", "bcj-x86.xz", "bcj-armthumb.xz"} {
-		f.Add(readFixture(f, name))
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		fwtest.Fuzz(t.Context(), New(), b)
-	})
+	fwtest.FuzzExtract(f, New, fwtest.Fixtures(f, "crc64.xz", "crc32.xz", "none.xz", "sha256.xz", "blocks.xz", "concat.xz", "empty.xz", "bcj-x86.xz", "bcj-armthumb.xz")...)
 }
 
 func crc32IEEE(b []byte) uint32 { return crc32.ChecksumIEEE(b) }

@@ -9,31 +9,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/netvet/netvet/internal/firmware"
 	"github.com/netvet/netvet/internal/firmware/fwtest"
 )
-
-func readFixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-type want struct {
-	typ      firmware.EntryType
-	mode     fs.FileMode
-	uid, gid int64
-	data     string
-	link     string
-}
 
 func numbers() string {
 	var b bytes.Buffer
@@ -56,31 +37,31 @@ func itoa(i int) string {
 }
 
 func TestExtract(t *testing.T) {
-	full := map[string]want{
-		"dir":             {typ: firmware.TypeDir, mode: 0o755},
-		"dir/sub":         {typ: firmware.TypeDir, mode: 0o755},
-		"dir/file.txt":    {typ: firmware.TypeFile, mode: 0o644, uid: 1000, gid: 2000, data: "hello zip\n"},
-		"dir/suid":        {typ: firmware.TypeFile, mode: 0o755 | fs.ModeSetuid, data: "#!/bin/sh\n"},
-		"dir/link":        {typ: firmware.TypeSymlink, mode: 0o777, link: "file.txt"},
-		"dir/numbers.txt": {typ: firmware.TypeFile, mode: 0o644, data: numbers()},
+	full := map[string]fwtest.Want{
+		"dir":             {Type: firmware.TypeDir, Mode: 0o755},
+		"dir/sub":         {Type: firmware.TypeDir, Mode: 0o755},
+		"dir/file.txt":    {Type: firmware.TypeFile, Mode: 0o644, UID: 1000, GID: 2000, Data: "hello zip\n"},
+		"dir/suid":        {Type: firmware.TypeFile, Mode: 0o755 | fs.ModeSetuid, Data: "#!/bin/sh\n"},
+		"dir/link":        {Type: firmware.TypeSymlink, Mode: 0o777, Link: "file.txt"},
+		"dir/numbers.txt": {Type: firmware.TypeFile, Mode: 0o644, Data: numbers()},
 	}
-	noOwners := map[string]want{}
+	noOwners := map[string]fwtest.Want{}
 	for k, v := range full {
-		v.uid, v.gid = 0, 0
+		v.UID, v.GID = 0, 0
 		noOwners[k] = v
 	}
 	cases := []struct {
 		file  string
-		wants map[string]want
+		wants map[string]fwtest.Want
 	}{
 		{"unix.zip", full},
 		{"zip64.zip", full},
 		{"plain.zip", noOwners},
-		{"stored.zip", map[string]want{"dir/numbers.txt": {typ: firmware.TypeFile, mode: 0o644, data: numbers()}}},
+		{"stored.zip", map[string]fwtest.Want{"dir/numbers.txt": {Type: firmware.TypeFile, Mode: 0o644, Data: numbers()}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {
-			b := readFixture(t, tc.file)
+			b := fwtest.Fixture(t, tc.file)
 			s, n, err := fwtest.Run(t.Context(), New(), append(append([]byte(nil), b...), "TRAILER"...), 1<<24)
 			if err != nil {
 				t.Fatal(err)
@@ -88,31 +69,15 @@ func TestExtract(t *testing.T) {
 			if n != int64(len(b)) {
 				t.Errorf("length %d, want %d", n, len(b))
 			}
-			if len(s.Failed) > 0 || len(s.Items) != len(tc.wants) {
-				t.Fatalf("items %q failed %v", s.Paths(), s.Failed)
-			}
-			for p, w := range tc.wants {
-				it, ok := s.Get(p)
-				if !ok {
-					t.Errorf("%s missing", p)
-					continue
-				}
-				if it.Type != w.typ || it.Mode != w.mode || it.UID != w.uid || it.GID != w.gid || it.LinkTarget != w.link {
-					t.Errorf("%s: type %v mode %v uid %d gid %d link %q; want %+v", p, it.Type, it.Mode, it.UID, it.GID, it.LinkTarget, w)
-				}
-				if w.typ == firmware.TypeFile && string(it.Data) != w.data {
-					t.Errorf("%s: content %d bytes, want %d", p, len(it.Data), len(w.data))
-				}
-				if !it.ModTime.Equal(time.Unix(1700000000, 0)) {
-					t.Errorf("%s: mtime %v", p, it.ModTime)
-				}
-			}
+			fwtest.NoFailures(t, s)
+			fwtest.CheckTree(t, s, tc.wants)
+			fwtest.CheckModTime(t, s, time.Unix(1700000000, 0))
 		})
 	}
 }
 
 func TestEncrypted(t *testing.T) {
-	s, _, err := fwtest.Run(t.Context(), New(), readFixture(t, "encrypted.zip"), 1<<20)
+	s, _, err := fwtest.Run(t.Context(), New(), fwtest.Fixture(t, "encrypted.zip"), 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +202,7 @@ func TestNestedBomb(t *testing.T) {
 }
 
 func TestTruncated(t *testing.T) {
-	u := readFixture(t, "unix.zip")
+	u := fwtest.Fixture(t, "unix.zip")
 	beyond := append([]byte(nil), u...)
 	p := bytes.LastIndex(beyond, eocdMagic)
 	binary.LittleEndian.PutUint32(beyond[p+16:], 0x7fff0000) // central directory offset past the end
@@ -274,7 +239,7 @@ func TestTruncated(t *testing.T) {
 
 func FuzzExtract(f *testing.F) {
 	for _, name := range []string{"unix.zip", "plain.zip", "zip64.zip", "encrypted.zip", "stored.zip"} {
-		f.Add(readFixture(f, name))
+		f.Add(fwtest.Fixture(f, name))
 	}
 	f.Add(overlapped(f, build(f, []zent{{name: "a", mode: 0o644, data: []byte("aaaaaaaaaaaaaaaaaaaa"), deflate: true}}), 3))
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -3,76 +3,27 @@ package zlib
 import (
 	"bytes"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"testing"
 
 	kzlib "github.com/klauspost/compress/zlib"
 
-	"github.com/netvet/netvet/internal/firmware"
 	"github.com/netvet/netvet/internal/firmware/fwtest"
 )
 
-func readFixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func TestExtract(t *testing.T) {
-	plain := readFixture(t, "plain.txt")
-	l9 := readFixture(t, "level9.zlib")
-	cases := []struct {
-		name    string
-		in      []byte
-		want    []byte
-		wantLen int64
-		wantErr bool
-		noIdent bool
-	}{
-		{name: "level9", in: l9, want: plain, wantLen: int64(len(l9))},
-		{name: "level1", in: readFixture(t, "level1.zlib"), want: plain, wantLen: int64(len(readFixture(t, "level1.zlib")))},
-		{name: "window 8k", in: readFixture(t, "window8k.zlib"), want: plain, wantLen: int64(len(readFixture(t, "window8k.zlib")))},
-		{name: "empty", in: readFixture(t, "empty.zlib"), want: []byte{}, wantLen: 8},
-		{name: "trailing data", in: append(append([]byte(nil), l9...), "\x00\x00\xffjunk"...), want: plain, wantLen: int64(len(l9))},
-		{name: "truncated", in: l9[:len(l9)-100], wantErr: true},
-		{name: "bad adler", in: func() []byte { b := append([]byte(nil), l9...); b[len(b)-1]++; return b }(), want: plain, wantErr: true},
-		{name: "preset dictionary", in: []byte{0x78, 0xbb, 0, 0, 0, 1, 3, 0, 0, 0, 0, 1}, noIdent: true},
-		{name: "text after magic", in: []byte("x\x9cthis is not a deflate stream at all, just text that follows"), noIdent: true},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			s, n, err := fwtest.Run(t.Context(), New(), tc.in, 1<<24)
-			if tc.noIdent {
-				if err == nil {
-					t.Fatal("identified, want rejection")
-				}
-				return
-			}
-			if (err != nil) != tc.wantErr {
-				t.Fatalf("err = %v, wantErr %v", err, tc.wantErr)
-			}
-			if len(s.Items) != 1 || s.Items[0].Type != firmware.TypeFile || s.Items[0].Path != "" {
-				t.Fatalf("items %+v", s.Items)
-			}
-			got := s.Items[0].Data
-			if tc.wantErr {
-				if len(got) == 0 || !bytes.HasPrefix(plain, got) {
-					t.Errorf("partial content: %d bytes, not a prefix of the original", len(got))
-				}
-				return
-			}
-			if !bytes.Equal(got, tc.want) {
-				t.Errorf("content: %d bytes, want %d", len(got), len(tc.want))
-			}
-			if n != tc.wantLen {
-				t.Errorf("length %d, want %d", n, tc.wantLen)
-			}
-		})
-	}
+	plain := fwtest.Fixture(t, "plain.txt")
+	l9 := fwtest.Fixture(t, "level9.zlib")
+	fwtest.RunStreamCases(t, New, 1<<24, []fwtest.StreamCase{
+		{Name: "level9", In: l9, Want: plain},
+		{Name: "level1", In: fwtest.Fixture(t, "level1.zlib"), Want: plain},
+		{Name: "window 8k", In: fwtest.Fixture(t, "window8k.zlib"), Want: plain},
+		{Name: "empty", In: fwtest.Fixture(t, "empty.zlib"), Want: []byte{}, Len: 8},
+		{Name: "trailing data", In: append(append([]byte(nil), l9...), "\x00\x00\xffjunk"...), Want: plain, Len: int64(len(l9))},
+		{Name: "truncated", In: l9[:len(l9)-100], Want: plain, Err: fwtest.ErrAny, Partial: fwtest.MustPutSome},
+		{Name: "bad adler", In: func() []byte { b := append([]byte(nil), l9...); b[len(b)-1]++; return b }(), Want: plain, Err: fwtest.ErrAny, Partial: fwtest.MustPutSome},
+		{Name: "preset dictionary", In: []byte{0x78, 0xbb, 0, 0, 0, 1, 3, 0, 0, 0, 0, 1}, NoIdent: true},
+		{Name: "text after magic", In: []byte("x\x9cthis is not a deflate stream at all, just text that follows"), NoIdent: true},
+	})
 }
 
 // TestWeakMagic checks that random bytes behind a valid header are not taken
@@ -119,10 +70,5 @@ func TestSignaturesValid(t *testing.T) {
 }
 
 func FuzzExtract(f *testing.F) {
-	for _, name := range []string{"level9.zlib", "level1.zlib", "window8k.zlib", "empty.zlib"} {
-		f.Add(readFixture(f, name))
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		fwtest.Fuzz(t.Context(), New(), b)
-	})
+	fwtest.FuzzExtract(f, New, fwtest.Fixtures(f, "level9.zlib", "level1.zlib", "window8k.zlib", "empty.zlib")...)
 }
