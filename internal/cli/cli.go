@@ -148,6 +148,19 @@ same input gives byte-identical output.`,
 	root.PersistentFlags().BoolVarP(&e.quiet, "quiet", "q", false, "no progress output on stderr")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return &UsageError{err} })
 	root.AddCommand(newVersionCmd(e), newFirmwareCmd(e), newDemoCmd(e))
+	root.InitDefaultCompletionCmd()
+	root.InitDefaultHelpCmd()
+	for _, c := range root.Commands() {
+		switch c.Name() {
+		case "completion":
+			c.Example = `  # bash, for this shell
+  source <(netvet completion bash)
+  # zsh, installed for every shell
+  netvet completion zsh > "${fpath[1]}/_netvet"`
+		case "help":
+			c.Example = `  netvet help firmware unpack`
+		}
+	}
 	return root
 }
 
