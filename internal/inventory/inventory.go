@@ -1,0 +1,111 @@
+// Package inventory holds an operator's network elements: the types, the
+// controlled vocabulary of domains and functions, vendor normalisation,
+// and the loaders (CSV, JSON, TMF639 JSON, NetBox REST API).
+package inventory
+
+import (
+	"fmt"
+	"time"
+)
+
+// Element is one network element of an operator's inventory.
+type Element struct {
+	ID                string     `json:"id"`
+	Name              string     `json:"name,omitempty"`
+	Vendor            string     `json:"vendor"`               // normalised, e.g. "huawei"
+	VendorRaw         string     `json:"vendor_raw,omitempty"` // as the source wrote it
+	Model             string     `json:"model,omitempty"`
+	SoftwareVersion   string     `json:"software_version,omitempty"`
+	Domain            string     `json:"domain"`               // vocabulary: ran, access-fixed, core-5g, ...
+	Function          string     `json:"function,omitempty"`   // vocabulary: gnb, olt, amf, ...
+	Generation        string     `json:"generation,omitempty"` // 2G, 3G, 4G, 5G-NSA, 5G-SA, FTTP
+	Plane             string     `json:"plane,omitempty"`      // user, control, management
+	Site              string     `json:"site,omitempty"`
+	SiteSensitivity   string     `json:"site_sensitivity,omitempty"` // national-security, cni-safety-critical, military, nuclear, dense-urban, ...
+	InstallDate       Date       `json:"install_date,omitzero"`
+	PurchaseDate      Date       `json:"purchase_date,omitzero"`
+	TrafficShare      float64    `json:"traffic_share,omitempty"`    // the element's share of the operator's traffic, 0..1
+	PremisesServed    int64      `json:"premises_served,omitempty"`  // premises served (fixed access)
+	ManagedBy         string     `json:"managed_by,omitempty"`       // managed-service provider
+	SupportLocation   string     `json:"support_location,omitempty"` // ISO 3166 alpha-2 country of remote support
+	SanctionsAffected bool       `json:"sanctions_affected,omitempty"`
+	Evidence          []Evidence `json:"evidence,omitempty"`
+	Tags              []string   `json:"tags,omitempty"`
+
+	// Where the element came from, for messages: "inv.csv:42".
+	Origin string `json:"origin,omitempty"`
+}
+
+// Evidence is a security evaluation that covers an element.
+type Evidence struct {
+	Scheme            string   `json:"scheme"`    // NESAS, SCAS, CC, BSZ, ...
+	ReportID          string   `json:"report_id"` // the lab's report reference
+	EvaluatedVersions []string `json:"evaluated_versions,omitempty"`
+}
+
+// Date is a calendar day (UTC midnight); the zero value means unknown.
+type Date struct{ time.Time }
+
+// ParseDate reads YYYY-MM-DD.
+func ParseDate(s string) (Date, error) {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return Date{}, fmt.Errorf("%q is not a date (want YYYY-MM-DD)", s)
+	}
+	return Date{t}, nil
+}
+
+func (d Date) String() string {
+	if d.IsZero() {
+		return ""
+	}
+	return d.Format(time.DateOnly)
+}
+
+// MarshalText writes YYYY-MM-DD.
+func (d Date) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText reads YYYY-MM-DD (or an empty string for unknown).
+func (d *Date) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*d = Date{}
+		return nil
+	}
+	v, err := ParseDate(string(b))
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
+// Problem is one malformed input row or field.
+type Problem struct {
+	Input  string `json:"input"`            // file name or URL
+	Line   int    `json:"line,omitempty"`   // 1-based; 0 when not applicable
+	Column int    `json:"column,omitempty"` // 1-based; 0 when not applicable
+	Field  string `json:"field,omitempty"`
+	Reason string `json:"reason"`
+}
+
+func (p Problem) Error() string {
+	loc := p.Input
+	if p.Line > 0 {
+		loc += fmt.Sprintf(":%d", p.Line)
+		if p.Column > 0 {
+			loc += fmt.Sprintf(":%d", p.Column)
+		}
+	}
+	if p.Field != "" {
+		return fmt.Sprintf("%s: field %s: %s", loc, p.Field, p.Reason)
+	}
+	return fmt.Sprintf("%s: %s", loc, p.Reason)
+}
+
+// Inventory is a loaded set of elements, and what could not be loaded.
+type Inventory struct {
+	Source   string    `json:"source"`
+	Elements []Element `json:"elements"`
+	Skipped  int       `json:"skipped"`            // rows not loaded
+	Problems []Problem `json:"problems,omitempty"` // why
+}

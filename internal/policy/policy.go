@@ -1,0 +1,70 @@
+// Package policy holds the policy packs that restrict high-risk vendors:
+// rule kinds, scopes written in CEL over element fields, designated
+// vendors, deadlines and sources, and their evaluation against an
+// inventory. It is pure: no I/O beyond reading pack files.
+package policy
+
+import (
+	"github.com/netvet/netvet/internal/inventory"
+)
+
+// Kind is what a rule demands.
+type Kind string
+
+const (
+	KindForbid          Kind = "forbid"           // no element of a designated vendor in scope
+	KindShareCap        Kind = "share_cap"        // designated vendors' share of scope at most Cap, by Metric
+	KindNoNewInstall    Kind = "no_new_install"   // nothing installed (or purchased) in scope after Deadline
+	KindRemoveBy        Kind = "remove_by"        // nothing in scope from Deadline on
+	KindRequireEvidence Kind = "require_evidence" // elements in scope carry evaluation evidence (e.g. NESAS)
+	KindSupportLocality Kind = "support_locality" // remote support located in the allowed countries
+)
+
+// Metric measures a share.
+type Metric string
+
+const (
+	MetricElements Metric = "elements"
+	MetricSites    Metric = "sites"
+	MetricTraffic  Metric = "traffic"
+	MetricPremises Metric = "premises"
+)
+
+// Status says how solid a rule's source is.
+type Status string
+
+const (
+	StatusVerified   Status = "verified"
+	StatusPartial    Status = "partial"
+	StatusUnverified Status = "unverified"
+)
+
+// Pack is one jurisdiction's (or one operator's) set of rules.
+type Pack struct {
+	ID           string  `json:"id"` // "uk", "de", ...
+	Name         string  `json:"name"`
+	Jurisdiction string  `json:"jurisdiction"`
+	Version      string  `json:"version"`
+	File         string  `json:"file,omitempty"`
+	Rules        []*Rule `json:"rules"`
+}
+
+// Rule is one requirement of a pack.
+type Rule struct {
+	ID               string         `json:"id"` // stable, e.g. "uk-5g-remove"
+	Title            string         `json:"title"`
+	Kind             Kind           `json:"kind"`
+	Scope            string         `json:"scope"`                     // CEL over element fields; "" = every element
+	Vendors          []string       `json:"vendors,omitempty"`         // designated vendors by normalised name
+	VendorCriteria   string         `json:"vendor_criteria,omitempty"` // CEL designating vendors by criteria
+	Metric           Metric         `json:"metric,omitempty"`          // share_cap
+	Cap              float64        `json:"cap,omitempty"`             // share_cap, 0..1
+	Deadline         inventory.Date `json:"deadline,omitzero"`
+	Evidence         []string       `json:"evidence,omitempty"`          // require_evidence: accepted schemes
+	AllowedLocations []string       `json:"allowed_locations,omitempty"` // support_locality: countries
+	Source           string         `json:"source"`
+	SourceURL        string         `json:"source_url,omitempty"`
+	Status           Status         `json:"status"`
+	Notes            string         `json:"notes,omitempty"`
+	Line             int            `json:"-"` // line in the pack file, for messages
+}
