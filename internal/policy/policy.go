@@ -68,3 +68,36 @@ type Rule struct {
 	Notes            string         `json:"notes,omitempty"`
 	Line             int            `json:"-"` // line in the pack file, for messages
 }
+
+// Violation is one rule broken (or to be broken by its deadline) by the
+// inventory at the date of evaluation.
+type Violation struct {
+	Pack     string         `json:"pack"`
+	RuleID   string         `json:"rule"`
+	Kind     Kind           `json:"kind"`
+	Title    string         `json:"title"`
+	Source   string         `json:"source"`
+	Status   Status         `json:"status"`
+	Deadline inventory.Date `json:"deadline,omitzero"`
+	// Due is true when the deadline has passed at the evaluation date (or
+	// the rule has none): the violation is current, not upcoming.
+	Due bool `json:"due"`
+	// DaysLeft until the deadline from the evaluation date; negative when overdue.
+	DaysLeft int `json:"days_left"`
+	// Elements are the IDs of the elements at fault, sorted. For a share
+	// cap, the designated elements in scope.
+	Elements []string `json:"elements"`
+	// Share and Cap for share_cap rules, by Metric.
+	Metric Metric  `json:"metric,omitempty"`
+	Share  float64 `json:"share,omitempty"`
+	Cap    float64 `json:"cap,omitempty"`
+	// Message says what is wrong, for people.
+	Message string `json:"message"`
+}
+
+// Result is the evaluation of packs against an inventory at a date.
+type Result struct {
+	At         inventory.Date `json:"at"`
+	Packs      []string       `json:"packs"`
+	Violations []Violation    `json:"violations"` // sorted by deadline, pack, rule
+}
