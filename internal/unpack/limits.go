@@ -1,6 +1,7 @@
 package unpack
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -16,7 +17,7 @@ type Limits struct {
 	MaxDepth      int           `json:"max_depth"`       // nesting of containers inside containers
 	MaxRatio      float64       `json:"max_ratio"`       // bytes out per byte of input, for one container
 	RatioFloor    int64         `json:"ratio_floor"`     // the ratio is checked once a container wrote this much
-	MaxTime       time.Duration `json:"max_time_ns"`     // wall time of the whole run
+	MaxTime       time.Duration `json:"-"`               // wall time of the whole run (JSON: max_time)
 	MaxCandidates int           `json:"max_candidates"`  // signature hits examined in one blob
 }
 
@@ -72,4 +73,14 @@ func HumanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// MarshalJSON writes the limits with the time limit as a Go duration
+// string ("1h0m0s").
+func (l Limits) MarshalJSON() ([]byte, error) {
+	type plain Limits
+	return json.Marshal(struct {
+		plain
+		MaxTime string `json:"max_time"`
+	}{plain(l), l.MaxTime.String()})
 }
