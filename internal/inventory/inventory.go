@@ -65,6 +65,22 @@ func (d Date) String() string {
 // MarshalText writes YYYY-MM-DD.
 func (d Date) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
+// MarshalJSON writes "YYYY-MM-DD" ("" when unknown); it overrides the
+// embedded time.Time's RFC 3339 encoding.
+func (d Date) MarshalJSON() ([]byte, error) { return []byte(`"` + d.String() + `"`), nil }
+
+// UnmarshalJSON reads "YYYY-MM-DD", "" or null.
+func (d *Date) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*d = Date{}
+		return nil
+	}
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return fmt.Errorf("%s is not a date string (want \"YYYY-MM-DD\")", b)
+	}
+	return d.UnmarshalText(b[1 : len(b)-1])
+}
+
 // UnmarshalText reads YYYY-MM-DD (or an empty string for unknown).
 func (d *Date) UnmarshalText(b []byte) error {
 	if len(b) == 0 {
@@ -86,6 +102,9 @@ type Problem struct {
 	Column int    `json:"column,omitempty"` // 1-based; 0 when not applicable
 	Field  string `json:"field,omitempty"`
 	Reason string `json:"reason"`
+	// Warning marks a problem that did not stop the row from loading
+	// (an unknown function, generation or plane; an unknown column).
+	Warning bool `json:"warning,omitempty"`
 }
 
 func (p Problem) Error() string {
@@ -96,10 +115,14 @@ func (p Problem) Error() string {
 			loc += fmt.Sprintf(":%d", p.Column)
 		}
 	}
-	if p.Field != "" {
-		return fmt.Sprintf("%s: field %s: %s", loc, p.Field, p.Reason)
+	reason := p.Reason
+	if p.Warning {
+		reason = "warning: " + reason
 	}
-	return fmt.Sprintf("%s: %s", loc, p.Reason)
+	if p.Field != "" {
+		return fmt.Sprintf("%s: field %s: %s", loc, p.Field, reason)
+	}
+	return fmt.Sprintf("%s: %s", loc, reason)
 }
 
 // Inventory is a loaded set of elements, and what could not be loaded.
@@ -107,5 +130,8 @@ type Inventory struct {
 	Source   string    `json:"source"`
 	Elements []Element `json:"elements"`
 	Skipped  int       `json:"skipped"`            // rows not loaded
-	Problems []Problem `json:"problems,omitempty"` // why
+	Problems []Problem `json:"problems,omitempty"` // why, and warnings about rows that were loaded
+	// MoreProblems counts problems beyond the first MaxProblems, which are
+	// not kept.
+	MoreProblems int `json:"more_problems,omitempty"`
 }

@@ -43,6 +43,14 @@ type sink struct {
 	count   int
 	written atomic.Int64
 	extent  *extentReader
+
+	// early: queue each extracted file for scanning as soon as it is
+	// written, so another worker searches it while this container is still
+	// being extracted. Off for weak-signature formats, whose chunk may yet
+	// be rejected.
+	early     bool
+	depth     int
+	ancestors []ancestor
 }
 
 func newSink(r *runner, root *os.Root, diskBase, parent string, blobKids bool, ext *extentReader) *sink {
@@ -378,9 +386,14 @@ func (s *sink) writeFile(ctx context.Context, n *Node, rel, disk string, r io.Re
 	n.Size = size
 	n.SHA256 = hex.EncodeToString(h.Sum(nil))
 	if stop == nil {
-		s.mu.Lock()
-		s.files = append(s.files, &job{node: n, disk: disk, blob: s.blobKids})
-		s.mu.Unlock()
+		j := &job{node: n, disk: disk, blob: s.blobKids, depth: s.depth, ancestors: s.ancestors}
+		if s.early {
+			s.run.push(j)
+		} else {
+			s.mu.Lock()
+			s.files = append(s.files, j)
+			s.mu.Unlock()
+		}
 	}
 	return stop
 }

@@ -378,7 +378,7 @@ scan:
 				r.note(limitErr("max-depth", int64(r.opts.Limits.MaxDepth), "%s", msg))
 				break scan
 			}
-			chunk, kids, length, ok := r.extract(j, f, c, info, avail)
+			chunk, kids, length, ok := r.extract(j, f, c, info, avail, anc)
 			if !ok {
 				continue
 			}
@@ -409,8 +409,6 @@ scan:
 	}
 	for _, kids := range kidJobs {
 		for _, k := range kids {
-			k.depth = j.depth + 1
-			k.ancestors = anc
 			r.push(k)
 		}
 	}
@@ -428,7 +426,7 @@ func safeIdentify(f firmware.Format, src io.ReaderAt, size int64) (ok bool) {
 }
 
 // extract runs one format at one offset into its own folder.
-func (r *runner) extract(j *job, f *os.File, c candidate, info firmware.Info, avail int64) (chunk *Node, kids []*job, length int64, ok bool) {
+func (r *runner) extract(j *job, f *os.File, c candidate, info firmware.Info, avail int64, anc []ancestor) (chunk *Node, kids []*job, length int64, ok bool) {
 	name := fmt.Sprintf("0x%x.%s", c.start, info.Name)
 	dir := path.Join(r.extractedDir(j), name)
 	if err := r.root.MkdirAll(dir, 0o755); err != nil {
@@ -444,6 +442,7 @@ func (r *runner) extract(j *job, f *os.File, c candidate, info firmware.Info, av
 	ext := &extentReader{r: io.NewSectionReader(f, c.start, avail)}
 	blobKids := info.Kind == firmware.KindCompression || info.Kind == firmware.KindContainer
 	s := newSink(r, sub, dir, j.node.name, blobKids, ext)
+	s.early, s.depth, s.ancestors = !r.weak[info.Name], j.depth+1, anc
 	n, xerr := safeExtract(r.ctx, c.f, ext, avail, s)
 	if n <= 0 || n > avail || isLimit(xerr) {
 		// A container stopped by a limit covers the rest of its blob:

@@ -13,10 +13,10 @@ import (
 )
 
 const (
-	maxEntries     = 1 << 24 // directory entries read per image
-	maxDirEntries  = 1 << 20 // entries in one directory
-	windowBytes    = 32 << 20
-	uncompressed24 = 1 << 24 // data block / fragment size word: stored uncompressed
+	maxEntries     = 1 << 24  // directory entries read per image
+	maxDirEntries  = 1 << 20  // entries in one directory
+	windowBytes    = 16 << 20 // read-ahead of decoded blocks not yet consumed
+	uncompressed24 = 1 << 24  // data block / fragment size word: stored uncompressed
 )
 
 // item is one entry handed from the tree walker to the goroutine that
@@ -28,23 +28,28 @@ type item struct {
 }
 
 // future is one block of file content being decompressed by a worker.
+// Private blocks are decoded into a pooled buffer; shared blocks (sh set)
+// are sliced from the cached decode once it is done.
 type future struct {
 	done chan struct{}
 	data []byte
 	err  error
 	buf  []byte // pooled buffer to give back, if any
 	held bool   // holds a slot of the window
+
+	sh    *shared
+	off   int  // where this file's bytes start in sh.data
+	want  int  // how many bytes this file takes from sh.data
+	exact bool // sh.data must hold exactly want bytes (a data block)
 }
 
-// job asks a worker to fill a future.
+// job asks a worker to fill a future, or a shared block when sh is set.
 type job struct {
 	fut  *future
+	sh   *shared
 	pos  int64
 	word uint32 // stored size word of the block
-	want int    // exact decompressed length
-
-	frag    bool
-	fragOff int
+	want int    // exact decompressed length (private blocks)
 }
 
 // extraction is the state of one Extract call.
@@ -58,9 +63,8 @@ type extraction struct {
 	raws   sync.Pool
 	zero   []byte
 
-	fragMu    sync.Mutex
-	frags     map[int64]*fragEnt
-	fragOrder []int64
+	cache *blockCache
+	seen  map[blkKey]int32 // data blocks met by the walker, and how often
 
 	links   map[uint64]string // inode key -> first path
 	dirs    map[uint64]bool   // directory inodes already walked
@@ -68,12 +72,20 @@ type extraction struct {
 	entries int
 }
 
-type fragEnt struct {
-	done chan struct{}
-	data []byte
-	err  error
-}
-
+// extract walks the tree and streams it to dst. Three kinds of goroutine
+// cooperate:
+//
+//   - the walker reads directories and inodes and, for each regular file,
+//     queues every block of it (data blocks and the fragment tail) as jobs,
+//     running ahead of the sink across files;
+//   - GOMAXPROCS workers decompress queued blocks;
+//   - the calling goroutine hands entries to the sink in walk order, each
+//     file reading its blocks as they complete.
+//
+// Read-ahead is bounded by a window of windowBytes (one slot per queued
+// block, released once the sink has consumed it). Fragment blocks and data
+// blocks that several files share go through a byte-bounded cache, so each
+// is decoded once while it stays cached.
 func (f *fsys) extract(ctx context.Context, dst firmware.Sink) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -87,7 +99,8 @@ func (f *fsys) extract(ctx context.Context, dst firmware.Sink) error {
 		jobs:   make(chan job, win),
 		window: make(chan struct{}, win),
 		zero:   make([]byte, bs),
-		frags:  map[int64]*fragEnt{},
+		cache:  newBlockCache(blockCacheBytes),
+		seen:   map[blkKey]int32{},
 		links:  map[uint64]string{},
 		dirs:   map[uint64]bool{},
 		lists:  map[uint64]bool{},
@@ -159,23 +172,22 @@ func drain(x *extraction, ch chan *future) {
 	}
 }
 
-// run fills one future.
+// run fills one future or one shared block.
 func (x *extraction) run(j job) {
+	if j.sh != nil {
+		defer close(j.sh.done)
+		if err := x.ctx.Err(); err != nil {
+			j.sh.err = err
+			return
+		}
+		// Shared blocks are not pooled: slices of them are handed out
+		// for as long as any file needs them.
+		j.sh.data, j.sh.err = x.readBlock(make([]byte, x.f.sb.blockSize), j.pos, j.word)
+		return
+	}
 	defer close(j.fut.done)
 	if err := x.ctx.Err(); err != nil {
 		j.fut.err = err
-		return
-	}
-	if j.frag {
-		data, err := x.fragment(j.pos, j.word)
-		if err == nil && (j.fragOff > len(data) || j.want > len(data)-j.fragOff) {
-			err = fmt.Errorf("%w: tail of %d bytes at %d past fragment block at %#x (%d bytes)", ErrCorrupt, j.want, j.fragOff, j.pos, len(data))
-		}
-		if err != nil {
-			j.fut.err = err
-			return
-		}
-		j.fut.data = data[j.fragOff : j.fragOff+j.want]
 		return
 	}
 	buf := x.bufs.Get().([]byte)
@@ -223,29 +235,6 @@ func (x *extraction) readBlock(out []byte, pos int64, word uint32) ([]byte, erro
 	return data, nil
 }
 
-// fragment returns the decompressed fragment block at pos, shared by
-// every file whose tail it holds; a few recent blocks are kept.
-func (x *extraction) fragment(pos int64, word uint32) ([]byte, error) {
-	x.fragMu.Lock()
-	if e, ok := x.frags[pos]; ok {
-		x.fragMu.Unlock()
-		<-e.done
-		return e.data, e.err
-	}
-	e := &fragEnt{done: make(chan struct{})}
-	x.frags[pos] = e
-	x.fragOrder = append(x.fragOrder, pos)
-	if len(x.fragOrder) > fragCacheCap {
-		delete(x.frags, x.fragOrder[0])
-		x.fragOrder = x.fragOrder[1:]
-	}
-	x.fragMu.Unlock()
-	// Fragment blocks are not pooled: slices of them are handed out.
-	e.data, e.err = x.readBlock(make([]byte, x.f.sb.blockSize), pos, word)
-	close(e.done)
-	return e.data, e.err
-}
-
 // fileReader streams one file's blocks to the sink in order.
 type fileReader struct {
 	x   *extraction
@@ -277,6 +266,18 @@ func (r *fileReader) next() error {
 	}
 	if fut.err != nil {
 		return fut.err
+	}
+	if sh := fut.sh; sh != nil {
+		if sh.err != nil {
+			return sh.err
+		}
+		if fut.exact && len(sh.data) != fut.want {
+			return fmt.Errorf("%w: block at %#x holds %d bytes, want %d", ErrCorrupt, sh.key.pos, len(sh.data), fut.want)
+		}
+		if fut.off > len(sh.data) || fut.want > len(sh.data)-fut.off {
+			return fmt.Errorf("%w: tail of %d bytes at %d past fragment block at %#x (%d bytes)", ErrCorrupt, fut.want, fut.off, sh.key.pos, len(sh.data))
+		}
+		fut.data = sh.data[fut.off : fut.off+fut.want]
 	}
 	r.buf = fut.data
 	return nil
@@ -654,7 +655,7 @@ func (x *extraction) emitFile(ino *inode, e firmware.Entry) error {
 			close(fut.done)
 			bad = true
 		default:
-			if err := x.queue(job{fut: fut, pos: pos, word: w, want: want}); err != nil {
+			if err := x.queueData(fut, pos, w, want); err != nil {
 				return err
 			}
 		}
@@ -673,8 +674,13 @@ func (x *extraction) emitFile(ino *inode, e firmware.Entry) error {
 		if fragErr != nil {
 			fut.err = fragErr
 			close(fut.done)
-		} else if err := x.queue(job{fut: fut, pos: fragPos, word: fragWord, want: tail, frag: true, fragOff: int(ino.fragOffset)}); err != nil {
-			return err
+		} else {
+			if err := x.takeSlot(fut); err != nil {
+				return err
+			}
+			if _, err := x.queueShared(fut, blkKey{fragPos, fragWord}, true, 1, int(ino.fragOffset), tail); err != nil {
+				return err
+			}
 		}
 		select {
 		case ch <- fut:
@@ -685,19 +691,64 @@ func (x *extraction) emitFile(ino *inode, e firmware.Entry) error {
 	return nil
 }
 
-// queue takes a slot of the window and gives the job to a worker.
-func (x *extraction) queue(j job) error {
+// queueData queues a data block. Blocks go through the shared block cache,
+// which keeps those that several files point at; a block met for the first
+// time while the cache is full is decoded into a pooled buffer for this
+// file alone.
+func (x *extraction) queueData(fut *future, pos int64, word uint32, want int) error {
+	k := blkKey{pos, word}
+	n := x.seen[k]
+	if n == 0 && len(x.seen) >= seenCap {
+		clear(x.seen)
+	}
+	if n < 1<<30 {
+		n++
+	}
+	x.seen[k] = n
+	if err := x.takeSlot(fut); err != nil {
+		return err
+	}
+	if ok, err := x.queueShared(fut, k, false, int(n), 0, want); ok || err != nil {
+		return err
+	}
+	return x.send(job{fut: fut, pos: pos, word: word, want: want})
+}
+
+// queueShared points fut at want bytes from off in the shared block k,
+// starting its decode unless it is cached or already under way. The
+// caller holds a window slot for fut. It reports false when the cache
+// declines a data block seen for the first time.
+func (x *extraction) queueShared(fut *future, k blkKey, frag bool, uses, off, want int) (bool, error) {
+	sh, fresh := x.cache.acquire(k, frag, uses, int(x.f.sb.blockSize))
+	if sh == nil {
+		return false, nil
+	}
+	fut.sh, fut.off, fut.want, fut.exact = sh, off, want, !frag
+	fut.done = sh.done
+	if !fresh {
+		return true, nil
+	}
+	return true, x.send(job{sh: sh, pos: k.pos, word: k.word})
+}
+
+// takeSlot takes a slot of the read-ahead window for fut; the sink gives
+// it back once it has consumed the block.
+func (x *extraction) takeSlot(fut *future) error {
 	select {
 	case x.window <- struct{}{}:
+		fut.held = true
+		return nil
 	case <-x.ctx.Done():
 		return x.ctx.Err()
 	}
-	j.fut.held = true
+}
+
+// send hands a job to the workers.
+func (x *extraction) send(j job) error {
 	select {
 	case x.jobs <- j:
 		return nil
 	case <-x.ctx.Done():
-		<-x.window
 		return x.ctx.Err()
 	}
 }

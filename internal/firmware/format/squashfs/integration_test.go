@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/netvet/netvet/internal/firmware"
@@ -54,14 +55,27 @@ func TestMksquashfsRoundTrip(t *testing.T) {
 		os.MkdirAll(filepath.Dir(p), 0o755)
 		os.WriteFile(p, []byte(p), 0o644)
 	}
+	// Duplicate files: mksquashfs stores their blocks and fragment tails
+	// once, so the reader meets the same blocks again and again.
+	dup := randBytes(r, 3*131072+777)
+	small := bytes.Repeat([]byte("dup tail "), 50)
+	for i := 0; i < 6; i++ {
+		p := filepath.Join(src, "dups", "copy"+string(rune('0'+i)))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, dup, 0o644)
+		os.WriteFile(p+".small", small, 0o644)
+	}
 	os.Symlink("dir/sub/c", filepath.Join(src, "link"))
 	os.Symlink("/absolute/target", filepath.Join(src, "dir", "abs"))
 	os.Link(filepath.Join(src, "a.txt"), filepath.Join(src, "dir", "hard"))
 
-	for _, comp := range []string{"gzip", "xz", "lzma", "lzo", "lz4", "zstd"} {
+	for _, comp := range []string{"gzip", "xz", "lzma", "lzo", "lz4", "zstd",
+		"xz -Xbcj x86", "gzip -b 1048576 -always-use-fragments", "zstd -b 4096"} {
 		t.Run(comp, func(t *testing.T) {
 			img := filepath.Join(t.TempDir(), "img.sqfs")
-			out, err := exec.Command(mk, src, img, "-comp", comp, "-noappend", "-quiet", "-no-progress").CombinedOutput()
+			args := append([]string{src, img, "-comp"}, strings.Fields(comp)...)
+			args = append(args, "-noappend", "-quiet", "-no-progress")
+			out, err := exec.Command(mk, args...).CombinedOutput()
 			if err != nil {
 				t.Fatalf("mksquashfs: %v\n%s", err, out)
 			}

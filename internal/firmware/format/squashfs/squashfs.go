@@ -38,11 +38,11 @@ const (
 	invalidBlk   = ^uint64(0)
 	invalidFrag  = ^uint32(0)
 
-	maxDepth     = 1024
-	maxNameLen   = 256
-	maxLinkLen   = 65535
-	metaCacheCap = 512 // metadata blocks, 4 MiB at most
-	fragCacheCap = 16
+	maxDepth        = 1024
+	maxNameLen      = 256
+	maxLinkLen      = 65535
+	metaCacheCap    = 512      // metadata blocks, 4 MiB at most
+	blockCacheBytes = 32 << 20 // decoded fragment and duplicate blocks kept
 )
 
 // Format implements firmware.Format for SquashFS.

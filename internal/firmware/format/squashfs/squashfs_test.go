@@ -357,7 +357,7 @@ func TestBitReader(t *testing.T) {
 }
 
 func FuzzExtract(f *testing.F) {
-	for _, name := range fixtures {
+	for _, name := range append(fixtures, "v4-le-xz-dups") {
 		f.Add(readFixture(f, name))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	kzlib "github.com/klauspost/compress/zlib"
 
@@ -75,15 +76,25 @@ func (format) Identify(src io.ReaderAt, size int64) bool {
 	if _, err := src.ReadAt(h[:], 0); err != nil || !headerOK(h[0], h[1]) || h[2]&6 == 6 {
 		return false // bad header, or the first block has the reserved type
 	}
-	b, err := safeio.ReadAt(src, size, 0, n, identifyWindow)
-	if err != nil {
+	t := trialPool.Get().(*trial)
+	defer trialPool.Put(t)
+	b := t.in[:n]
+	if _, err := src.ReadAt(b, 0); err != nil && !errors.Is(err, io.EOF) {
 		return false
 	}
-	z, err := kzlib.NewReader(bytes.NewReader(b))
-	if err != nil {
+	t.br.Reset(b)
+	var z io.Reader
+	if t.z == nil {
+		zr, err := kzlib.NewReader(&t.br)
+		if err != nil {
+			return false
+		}
+		t.z = zr
+	} else if err := t.z.(kzlib.Resetter).Reset(&t.br, nil); err != nil {
 		return false
 	}
-	buf := make([]byte, 16<<10)
+	z = t.z
+	buf := t.out
 	got := 0
 	for got < len(buf) {
 		k, err := z.Read(buf[got:])
@@ -100,6 +111,19 @@ func (format) Identify(src io.ReaderAt, size int64) bool {
 	}
 	return true
 }
+
+// trial is the reusable state of one Identify: the driver calls Identify
+// at every two-byte zlib signature in every blob, so it must not allocate.
+type trial struct {
+	in  []byte
+	out []byte
+	br  bytes.Reader
+	z   io.Reader
+}
+
+var trialPool = sync.Pool{New: func() any {
+	return &trial{in: make([]byte, identifyWindow), out: make([]byte, 16<<10)}
+}}
 
 func (format) Extract(ctx context.Context, src io.ReaderAt, size int64, dst firmware.Sink) (int64, error) {
 	bc := safeio.NewByteCounter(src, size)

@@ -32,3 +32,16 @@ for comp in gzip xz lzma lzo lz4 zstd; do
 		-pf "$tree.pf" >/dev/null
 	rm -f "$tree.pf"
 done
+
+# Duplicate files: mksquashfs stores the data blocks and fragment tail of
+# identical files once, so the reader meets the same blocks several times.
+dups=$(mktemp -d)
+mkdir "$dups/a" "$dups/b"
+seq 1 4000 > "$dups/a/numbers"
+for f in b/numbers b/numbers.2 numbers.3; do cp "$dups/a/numbers" "$dups/$f"; done
+for i in 1 2 3 4 5 6; do printf 'small file %s\n' "$i" > "$dups/small$i"; printf 'small file 1\n' > "$dups/b/same$i"; done
+find "$dups" -exec touch -h -d @1700000000 {} +
+rm -f v4-le-xz-dups.sqfs
+mksquashfs "$dups" v4-le-xz-dups.sqfs -comp xz -b 4096 -noappend -no-xattrs \
+	-all-root -all-time 1700000000 -mkfs-time 1700000000 -quiet -no-progress >/dev/null
+rm -rf "$dups"
