@@ -44,6 +44,10 @@ type Info struct {
 	Signatures  []Signature
 	// Variants lists what the reader supports, e.g. "v4 little-endian xz".
 	Variants []string
+	// Weak marks signatures that occur by chance in ordinary data (zlib's
+	// two-byte header, lzma's properties): a chunk of a weak format found
+	// inside a file is kept only when it produced something substantial.
+	Weak bool
 }
 
 // Format reads one container, archive, filesystem or compression format.

@@ -11,6 +11,19 @@
 // All input is treated as hostile: sizes from headers are checked against
 // caps before use, truncated input yields an error wrapping
 // io.ErrUnexpectedEOF, and corrupt input yields an error wrapping ErrCorrupt.
+// The sizes recorded in LZMA2 chunk headers, .xz block headers and the .xz
+// index are enforced, so corrupt data cannot decode into endless garbage.
+//
+// Supported in .xz: LZMA2; the BCJ filters x86, PowerPC, IA-64, ARM,
+// ARM-Thumb, SPARC and ARM64 (with start offsets); the delta filter; chains
+// of up to three such filters; checks none, CRC32, CRC64 and SHA-256. Not
+// supported (ErrUnsupported): the RISC-V filter, which xz 5.6 added, and
+// the check types the format reserves but no encoder writes. For .lzma,
+// lc+lp must not exceed 4, as with liblzma.
+//
+// All functions are safe for concurrent use; decoder state is recycled
+// through a sync.Pool, so the one-shot functions do not allocate in the
+// steady state.
 package lzma
 
 import (

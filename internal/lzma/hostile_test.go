@@ -189,3 +189,24 @@ func TestLZMA2Chunks(t *testing.T) {
 }
 
 func crc32IEEE(b []byte) uint32 { return crc32.ChecksumIEEE(b) }
+
+func TestOneShotDoesNotAllocate(t *testing.T) {
+	comp, _ := os.ReadFile("testdata/text.check-sha256.xz")
+	x86, _ := os.ReadFile("testdata/code.x86.xz")
+	alone, _ := os.ReadFile("testdata/text.alone.lzma")
+	dst := make([]byte, 32<<10)
+	a := testing.AllocsPerRun(50, func() {
+		if _, err := DecodeXZ(dst, comp); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := DecodeXZ(dst, x86); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := DecodeLZMA(dst, alone); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if a > 0.5 {
+		t.Fatalf("%.1f allocations per run", a)
+	}
+}

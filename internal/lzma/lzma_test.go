@@ -165,3 +165,30 @@ func TestLZMAReaderFixtures(t *testing.T) {
 		})
 	}
 }
+
+func TestZeroLengthRead(t *testing.T) {
+	comp, _ := os.ReadFile("testdata/code.x86.xz")
+	zr, err := NewXZReader(bytes.NewReader(comp), 1<<26)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := zr.Read(nil); n != 0 || err != nil {
+		t.Fatalf("Read(nil) = %d, %v", n, err)
+	}
+	lr, err := NewLZMAReader(bytes.NewReader(mustRead(t, "testdata/text.alone.lzma")), 1<<26)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := lr.Read(nil); n != 0 || err != nil {
+		t.Fatalf("Read(nil) = %d, %v", n, err)
+	}
+}
+
+func mustRead(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

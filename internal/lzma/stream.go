@@ -510,6 +510,9 @@ func (z *XZReader) streamHeader() error {
 
 // Read implements io.Reader.
 func (z *XZReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
 	for z.err == nil {
 		if !z.inBlock {
 			z.err = z.next()

@@ -246,22 +246,22 @@ func lzma2Dict(b byte) (int, error) {
 }
 
 // indexHash accumulates block records so the index can be compared with the
-// blocks without storing a list.
+// blocks without storing a list: counts, sums and an order-dependent mix.
 type indexHash struct {
 	count        uint64
 	unpadded     uint64
 	uncompressed uint64
-	crc          uint32
+	mix          uint64
 }
 
 func (h *indexHash) add(unpadded, uncompressed uint64) {
-	var b [16]byte
-	binary.LittleEndian.PutUint64(b[:8], unpadded)
-	binary.LittleEndian.PutUint64(b[8:], uncompressed)
+	const k = 0x9E3779B97F4A7C15
 	h.count++
 	h.unpadded += unpadded
 	h.uncompressed += uncompressed
-	h.crc = crc32.Update(h.crc, crc32.IEEETable, b[:])
+	m := (h.mix ^ unpadded) * k
+	m = (m<<31 | m>>33) ^ uncompressed
+	h.mix = m * k
 }
 
 // parseIndex parses the index at idx[0] (the 0x00 indicator) whose total size

@@ -32,7 +32,7 @@ func DefaultLimits() Limits {
 		MaxRatio:      200,
 		RatioFloor:    64 << 20,
 		MaxTime:       time.Hour,
-		MaxCandidates: 200000,
+		MaxCandidates: 1_000_000,
 	}
 }
 

@@ -1,6 +1,8 @@
 package unpack
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -71,12 +73,45 @@ type Stats struct {
 	Errors       int64 `json:"errors"`
 }
 
-// WriteJSON writes the manifest as indented JSON.
+// WriteJSON writes the manifest as indented JSON. Nodes are encoded one
+// at a time, so a manifest of a million nodes never sits in memory twice.
 func (m *Manifest) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
+	bw := bufio.NewWriterSize(w, 256<<10)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	return enc.Encode(m)
+	enc.SetIndent("", "  ")
+	head := *m
+	head.Nodes = []*Node{}
+	if err := enc.Encode(&head); err != nil {
+		return err
+	}
+	b := buf.Bytes()
+	const tail = "[]\n}\n"
+	if !bytes.HasSuffix(b, []byte(tail)) {
+		return fmt.Errorf("manifest: unexpected encoding of the header")
+	}
+	bw.Write(b[:len(b)-len(tail)])
+	if len(m.Nodes) == 0 {
+		bw.WriteString("[]\n}\n")
+		return bw.Flush()
+	}
+	bw.WriteString("[\n")
+	enc.SetIndent("    ", "  ")
+	for i, n := range m.Nodes {
+		buf.Reset()
+		if err := enc.Encode(n); err != nil {
+			return err
+		}
+		bw.WriteString("    ")
+		bw.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+		if i < len(m.Nodes)-1 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n")
+	}
+	bw.WriteString("  ]\n}\n")
+	return bw.Flush()
 }
 
 // Lookup returns the node with the given path.

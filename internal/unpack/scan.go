@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"sort"
+	"sync"
 
 	"github.com/netvet/netvet/internal/firmware"
 )
@@ -28,6 +29,7 @@ type sigEntry struct {
 // A 64 Ki-entry table keyed by the first two magic bytes rejects almost
 // every position with one load; survivors are compared in full.
 type scanner struct {
+	hit    [1 << 16 / 64]uint64 // bit k set: some magic starts with the two bytes k
 	table  [1 << 16][]sigEntry
 	maxLen int
 }
@@ -41,6 +43,7 @@ func newScanner(formats []firmware.Format) *scanner {
 			}
 			k := uint16(sig.Magic[0])<<8 | uint16(sig.Magic[1])
 			s.table[k] = append(s.table[k], sigEntry{magic: sig.Magic, offset: sig.Offset, rank: rank, f: f})
+			s.hit[k/64] |= 1 << (k % 64)
 			if l := len(sig.Magic); l > s.maxLen {
 				s.maxLen = l
 			}
@@ -75,12 +78,14 @@ func (s *scanner) window(ctx context.Context, r io.ReaderAt, size, pos int64, bu
 		limit = scanWindow // later positions belong to the next window
 	}
 	var cands []candidate
+	hit := &s.hit
 	for i := 0; i < limit; i++ {
-		ents := s.table[uint16(b[i])<<8|uint16(b[i+1])]
-		if ents == nil {
+		// The 8 KiB bitmap stays in the L1 cache; the table is touched only on a hit.
+		k := uint16(b[i])<<8 | uint16(b[i+1])
+		if hit[k>>6]&(1<<(k&63)) == 0 {
 			continue
 		}
-		for _, e := range ents {
+		for _, e := range s.table[k] {
 			if i+len(e.magic) <= len(b) && bytes.Equal(b[i:i+len(e.magic)], e.magic) {
 				start := pos + int64(i) - e.offset
 				if start < 0 {
@@ -107,11 +112,15 @@ func (s *scanner) window(ctx context.Context, r io.ReaderAt, size, pos int64, bu
 	return out, min(pos+scanWindow, size), nil
 }
 
+var regionBufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+
 // regionInfo measures a byte range: Shannon entropy in bits per byte and
 // whether it is one repeated byte (padding such as 0x00 or 0xFF).
 func regionInfo(ctx context.Context, r io.ReaderAt, off, n int64) (entropy float64, padding bool, err error) {
 	var counts [256]int64
-	buf := make([]byte, 256<<10)
+	bp := regionBufPool.Get().(*[]byte)
+	defer regionBufPool.Put(bp)
+	buf := *bp
 	var total int64
 	for total < n {
 		if err := ctx.Err(); err != nil {

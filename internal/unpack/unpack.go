@@ -147,7 +147,7 @@ func Unpack(ctx context.Context, imagePath, outDir string, opts Options) (*Manif
 		for _, sig := range f.Info().Signatures {
 			longest = max(longest, len(sig.Magic))
 		}
-		r.weak[f.Info().Name] = longest <= 2
+		r.weak[f.Info().Name] = longest <= 2 || f.Info().Weak
 	}
 	r.topName = sanitizeName(filepath.Base(imagePath))
 
@@ -449,11 +449,19 @@ func (r *runner) extract(j *job, f *os.File, c candidate, info firmware.Info, av
 		// carving on after it would let a bomb of many members restart.
 		n = avail
 	}
-	rejected := xerr != nil && s.count == 0 && !isLimit(xerr) && r.ctx.Err() == nil
-	// A weak signature (two bytes) found inside a file is common by
-	// chance: keep such a chunk only if it produced something substantial.
-	if !rejected && r.weak[info.Name] && (c.start != 0 || !j.blob) && !isLimit(xerr) &&
+	limited := isLimit(xerr) || r.ctx.Err() != nil
+	rejected := xerr != nil && s.count == 0 && !limited
+	inside := c.start != 0 || !j.blob // found inside a file rather than being one
+	// A weak signature found inside a file is common by chance: keep such
+	// a chunk only if it produced something substantial.
+	if !rejected && r.weak[info.Name] && inside && !limited &&
 		(s.written.Load() < minWeakOutput || (n > 0 && n < minWeakInput)) {
+		rejected = true
+	}
+	// A stream that failed after a few bytes, inside a file, is a magic
+	// number that happened to be there (a decompressor's own constant).
+	if !rejected && xerr != nil && !limited && inside && info.Kind == firmware.KindCompression &&
+		s.written.Load() < minWeakOutput {
 		rejected = true
 	}
 	if rejected {

@@ -45,21 +45,40 @@ var _ firmware.Format = format{}
 // New returns the lzma format.
 func New() firmware.Format { return format{} }
 
-func (format) Info() firmware.Info {
-	sigs := make([]firmware.Signature, 0, len(commonProps))
+func (format) Info() firmware.Info { return info }
+
+// info is built once: the driver asks for it at every candidate.
+var info = firmware.Info{
+	Name:        "lzma",
+	Description: "LZMA alone (.lzma) compressed stream",
+	Kind:        firmware.KindCompression,
+	Signatures:  signatures(),
+	Variants:    []string{"known uncompressed size", "unknown size with end marker"},
+	Weak:        true,
+}
+
+// signatures are the properties byte followed by the dictionary size, for
+// the usual properties and every dictionary size from 64 KiB to 256 MiB
+// that encoders write (2^n and 2^n + 2^(n-1)). Two bytes alone ("5d 00")
+// match every few hundred bytes of binary data; five bytes rarely do.
+func signatures() []firmware.Signature {
+	var sigs []firmware.Signature
 	for _, p := range commonProps {
 		if p == 0 {
 			continue // too weak to search for
 		}
-		sigs = append(sigs, firmware.Signature{Magic: []byte{p, 0}})
+		for n := 16; n <= 28; n++ {
+			for _, d := range []uint32{1 << n, 1<<n + 1<<(n-1)} {
+				if d > 256<<20 {
+					continue
+				}
+				m := []byte{p, 0, 0, 0, 0}
+				binary.LittleEndian.PutUint32(m[1:], d)
+				sigs = append(sigs, firmware.Signature{Magic: m})
+			}
+		}
 	}
-	return firmware.Info{
-		Name:        "lzma",
-		Description: "LZMA alone (.lzma) compressed stream",
-		Kind:        firmware.KindCompression,
-		Signatures:  sigs,
-		Variants:    []string{"known uncompressed size", "unknown size with end marker"},
-	}
+	return sigs
 }
 
 // header is the parsed 13-byte header.

@@ -57,6 +57,7 @@ func (format) Info() firmware.Info {
 		Description: "zlib compressed stream (RFC 1950)",
 		Kind:        firmware.KindCompression,
 		Signatures:  signatures(),
+		Weak:        true,
 		Variants:    []string{"deflate, no preset dictionary"},
 	}
 }
