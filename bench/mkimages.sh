@@ -97,7 +97,7 @@ if wanted fw-chk.bin && { ! fresh "$img/fw-chk.bin" || [ "$img/fw-chk.bin" -ot "
 fi
 
 if wanted rootfs.jffs2 && ! fresh "$img/rootfs.jffs2"; then
-	t rootfs.jffs2 mkfs.jffs2 -l -e 128KiB -q -r "$root" -o "$img/rootfs.jffs2"
+	t rootfs.jffs2 mkfs.jffs2 -l -e 128KiB -U -r "$root" -o "$img/rootfs.jffs2"
 fi
 
 if wanted rootfs.ubi && ! fresh "$img/rootfs.ubi"; then

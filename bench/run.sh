@@ -14,6 +14,7 @@
 #   --tools LIST    comma-separated: netvet,binwalk,unsquashfs (default: all)
 #   --cpus LIST     pin every command to these CPUs (taskset -c LIST)
 #   --out FILE      results file (default bench/results/YYYY-MM-DD.md)
+#   --netvet PATH   use this netvet binary instead of building ./cmd/netvet
 #
 # Wall time and CPU time (user+sys, children included) come from hyperfine;
 # peak RSS from /usr/bin/time -v around each run (the largest over all runs;
@@ -31,6 +32,7 @@ images=rootfs.sqfs,rootfs.uimage,fw-chk.bin,rootfs.jffs2,rootfs.ubi,rootfs.ext4
 tools=netvet,binwalk,unsquashfs
 cpus=
 out=
+netvet=
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -42,6 +44,7 @@ while [ $# -gt 0 ]; do
 	--tools) tools=$2; shift 2 ;;
 	--cpus) cpus=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
+	--netvet) netvet=$(cd "$(dirname "$2")" && pwd)/$(basename "$2"); shift 2 ;;
 	-h | --help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
@@ -66,9 +69,11 @@ log() { printf '[run] %s\n' "$*" >&2; }
 pin=()
 [ -z "$cpus" ] || pin=(taskset -c "$cpus")
 
-log "building netvet"
-(cd "$repo" && go build -o "$work/netvet" ./cmd/netvet)
-netvet=$work/netvet
+if [ -z "$netvet" ]; then
+	log "building netvet"
+	(cd "$repo" && go build -o "$work/netvet" ./cmd/netvet)
+	netvet=$work/netvet
+fi
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 t_start=$(date +%s)
 
@@ -145,7 +150,7 @@ found() {
 	echo
 	echo "- machine: $(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM, $(uname -sr)"
 	echo "- load average at start: $load_start; at end: $load_end (other processes share the CPUs: compare CPU time as well as wall time)"
-	echo "- netvet $("$netvet" version 2>/dev/null | head -1), $(go version | cut -d' ' -f3); binwalk $(dpkg-query -W -f '${Version}' binwalk 2>/dev/null || binwalk --help 2>&1 | head -1); $(unsquashfs -version 2>&1 | head -1); $(hyperfine --version)"
+	echo "- $("$netvet" version 2>/dev/null | head -1); binwalk $(dpkg-query -W -f '${Version}' binwalk 2>/dev/null || binwalk --help 2>&1 | head -1); $(unsquashfs -version 2>&1 | head -1); $(hyperfine --version)"
 	echo "- hyperfine --warmup $warmup --runs $runs${cpus:+; all commands pinned to CPUs $cpus}; benchmark took $(((t_end - t_start) / 60)) min $(((t_end - t_start) % 60)) s"
 	echo "- commands: \`netvet firmware unpack IMG -o OUT -q\`; \`binwalk -Me --run-as=root -C OUT IMG\`; \`unsquashfs -d OUT -f rootfs.sqfs\` (the SquashFS inside the sqfs, uImage and CHK images)"
 	for size in "${sizes[@]}"; do
@@ -204,11 +209,18 @@ found() {
 		done
 	done
 	echo
+	# Sizes measured by an earlier run in the same work directory are shown
+	# too, marked with *, so the 1 GiB figures can be added separately.
+	rsizes=$(for d in "$work"/raw-*/; do d=${d%/}; echo "${d##*/raw-}"; done | grep -E '^[0-9]+$' | sort -n | tr '\n' ' ')
 	echo "## Peak RSS (MiB, largest over all runs)"
 	echo
 	hdr="| image | tool |"
 	sep="|---|---|"
-	for size in "${sizes[@]}"; do hdr="$hdr $size MiB rootfs |"; sep="$sep--:|"; done
+	earlier=
+	for size in $rsizes; do
+		case " ${sizes[*]} " in *" $size "*) hdr="$hdr $size MiB rootfs |" ;; *) hdr="$hdr $size MiB rootfs* |"; earlier=1 ;; esac
+		sep="$sep--:|"
+	done
 	echo "$hdr"
 	echo "$sep"
 	for image in "${images[@]}"; do
@@ -216,13 +228,17 @@ found() {
 			has_tool "$tool" || continue
 			[ "$tool" != unsquashfs ] || [ "$image" = rootfs.sqfs ] || continue
 			row="| $image | $tool |"
-			for size in "${sizes[@]}"; do
+			for size in $rsizes; do
 				v=$(rss "$work/raw-$size/$image.$tool.time")
 				row="$row ${v:-–} |"
 			done
 			echo "$row"
 		done
 	done
+	if [ -n "$earlier" ]; then
+		echo
+		echo "\* measured by an earlier run.sh in $work (raw figures in raw-SIZE/)."
+	fi
 } >"$out"
 
 cat "$out"

@@ -1,14 +1,21 @@
 package cli
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/netvet/netvet/examples"
+	exex "github.com/netvet/netvet/examples/exposure"
+	"github.com/netvet/netvet/internal/exposure"
 	"github.com/netvet/netvet/internal/firmware/format/all"
+	"github.com/netvet/netvet/internal/inventory"
+	"github.com/netvet/netvet/internal/policy"
 	"github.com/netvet/netvet/internal/unpack"
 	"github.com/netvet/netvet/internal/version"
 )
@@ -21,7 +28,10 @@ func newDemoCmd(e *env) *cobra.Command {
 		Long: `Unpack the bundled example image, a router firmware (a Netgear CHK holding a
 Broadcom TRX, a U-Boot kernel image and a SquashFS root filesystem, then an
 encrypted-looking blob), and print its container tree and what it holds.
-Nothing is downloaded; the image is part of netvet.`,
+Then assess the bundled example operator (about 5,000 network elements
+across radio, core, transport, management and fixed access) against the UK
+and German policy packs, and print the replacement plan's summary.
+Nothing is downloaded; the image and the inventory are part of netvet.`,
 		Example: `  netvet demo
   netvet demo -o demo.out   # keep the extracted tree and manifest`,
 		Args: cobra.NoArgs,
@@ -54,9 +64,48 @@ Nothing is downloaded; the image is part of netvet.`,
 			if out == "" {
 				fmt.Fprintln(e.stdout, "(extracted into a temporary folder, now removed; use -o DIR to keep it)")
 			}
-			return err
+			if err != nil {
+				return err
+			}
+			return demoExposure(e.stdout)
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "keep the extracted tree and manifest in this folder")
 	return cmd
+}
+
+// demoAt is the date the demo assesses at, fixed so that the demo's output
+// does not change from day to day.
+const demoAt = "2026-06-30"
+
+// demoExposure assesses the bundled example operator against the UK and
+// German packs and prints the summary and the plan.
+func demoExposure(w io.Writer) error {
+	fmt.Fprintf(w, "\nnetvet demo: assessing the bundled example operator %s against the UK and German policy packs on %s\n\n", exex.OperatorName, demoAt)
+	inv, err := inventory.LoadCSV(bytes.NewReader(exex.OperatorCSV), exex.OperatorName, inventory.LoadOptions{})
+	if err != nil {
+		return fmt.Errorf("demo inventory: %w", err)
+	}
+	packs, err := policy.LoadPacks("uk,de")
+	if err != nil {
+		return fmt.Errorf("demo packs: %w", err)
+	}
+	eng, err := policy.Compile(packs)
+	if err != nil {
+		return fmt.Errorf("demo packs: %w", err)
+	}
+	at := inventory.Date{Time: time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC)}
+	a := exposure.Assess(inv, eng, at)
+	for _, s := range a.Summary {
+		fmt.Fprintf(w, "  %s\n", s)
+	}
+	fmt.Fprintln(w, "\nreplacement plan:")
+	p := exposure.MakePlan(inv, eng, at)
+	for _, s := range p.Summary {
+		fmt.Fprintf(w, "  %s\n", s)
+	}
+	fmt.Fprintf(w, "\nfull reports, from the source tree:\n  netvet exposure assess examples/exposure/%s --policy uk,de --at %s -f html -o report.html\n",
+		exex.OperatorName, demoAt)
+	fmt.Fprintf(w, "  netvet exposure plan examples/exposure/%s --policy uk,de --at %s\n", exex.OperatorName, demoAt)
+	return nil
 }
