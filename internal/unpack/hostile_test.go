@@ -406,3 +406,32 @@ func uimageClaiming(size uint32) []byte {
 	binary.BigEndian.PutUint32(h[4:], crc32.ChecksumIEEE(h))
 	return append(h, make([]byte, 1000)...)
 }
+
+func TestHostileSquashFS(t *testing.T) {
+	img, err := os.ReadFile("testdata/traversal.sqfs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := unpackHostile(t, "evil.sqfs", img, unpack.DefaultLimits())
+	if r.err != nil {
+		t.Fatalf("entry-level refusals must not fail the run: %v", r.err)
+	}
+	if _, err := os.Lstat("/tmp/netvet-sqfs-escapexxxxxxxxxxxxxxxxxxx"); err == nil {
+		t.Fatal("wrote outside the output folder")
+	}
+	refused := 0
+	for _, n := range r.m.Nodes {
+		if strings.Contains(n.Path, "..") {
+			if n.Error == "" || n.DiskPath != "" && n.Type != "dir" {
+				t.Errorf("%s: traversal not refused: %+v", n.Path, n)
+			}
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Error("no traversal entry recorded")
+	}
+	if n := r.m.Lookup("evil.sqfs/fine"); n == nil || n.Error != "" || n.Size != 3 {
+		t.Errorf("good entry lost: %+v", n)
+	}
+}
