@@ -1,7 +1,8 @@
 // Package lzma reads the legacy .lzma ("LZMA alone") format: a 13-byte
 // header (properties, dictionary size, uncompressed size or -1) followed by
 // raw LZMA data, as written by xz --format=lzma and lzma-utils and used for
-// Linux kernels and many router firmwares.
+// Linux kernels and many router firmwares. Decoding is done by
+// internal/lzma.
 package lzma
 
 import (
@@ -12,12 +13,10 @@ import (
 	"fmt"
 	"io"
 	"math/bits"
-	"strings"
-
-	ulzma "github.com/ulikunitz/xz/lzma"
+	"sync"
 
 	"github.com/netvet/netvet/internal/firmware"
-	"github.com/netvet/netvet/internal/safeio"
+	"github.com/netvet/netvet/internal/lzma"
 )
 
 // ErrTruncated reports a stream that ends, or turns corrupt, early.
@@ -28,6 +27,9 @@ const (
 	minDict        = 4 << 10
 	maxDict        = 256 << 20
 	identifyWindow = 4 << 10
+	// identifyOut is the output of Identify's trial decode: enough for
+	// random data to hit an impossible match distance.
+	identifyOut = 32 << 10
 	// maxRatio bounds the declared uncompressed size against the input:
 	// LZMA cannot expand much beyond this even on runs of zeros.
 	maxRatio = 8192
@@ -118,50 +120,50 @@ func dictOK(d uint32) bool {
 	return d == 3<<t
 }
 
+// trial holds Identify's buffers, recycled so that Identify does not
+// allocate: the driver calls it at every signature match in every blob.
+type trial struct {
+	in  [identifyWindow]byte
+	out [identifyOut]byte
+}
+
+var trials = sync.Pool{New: func() any { return new(trial) }}
+
 func (format) Identify(src io.ReaderAt, size int64) bool {
-	n := min(size, identifyWindow)
+	n := int(min(size, identifyWindow))
 	if n < headerLen+5 {
 		return false
 	}
-	var hb [headerLen + 1]byte
-	if _, err := src.ReadAt(hb[:], 0); err != nil {
+	tr := trials.Get().(*trial)
+	defer trials.Put(tr)
+	b := tr.in[:n]
+	if k, err := src.ReadAt(b, 0); k < n && err != nil {
 		return false
 	}
-	h, ok := parseHeader(hb[:], size)
+	h, ok := parseHeader(b, size)
 	// The range coder's first byte is always zero.
-	if !ok || hb[headerLen] != 0 {
+	if !ok || b[headerLen] != 0 {
 		return false
 	}
-	b, err := safeio.ReadAt(src, size, 0, n, identifyWindow)
-	if err != nil {
+	// Trial decode of what the window holds. A declared size beyond the
+	// trial's output is replaced by "unknown", so that the decoder stops
+	// when the output is full instead of refusing at once.
+	if h.usize < 0 || h.usize > identifyOut {
+		binary.LittleEndian.PutUint64(b[5:13], ^uint64(0))
+	}
+	got, err := lzma.DecodeLZMA(tr.out[:], b)
+	switch {
+	case err == nil:
+		// The stream ended inside the window: an end marker must come at
+		// the declared size, if there is one.
+		return h.usize < 0 || int64(got) == h.usize
+	case errors.Is(err, lzma.ErrShortBuffer), errors.Is(err, io.ErrUnexpectedEOF):
+		// The output filled up, or the window (or a short blob) ended
+		// inside the stream: random data fails long before that.
+		return true
+	default:
 		return false
 	}
-	// Trial decode of what the window holds; the dictionary need not be
-	// larger than the trial's output.
-	hdr := append([]byte(nil), b[:headerLen]...)
-	binary.LittleEndian.PutUint32(hdr[1:5], min(h.dict, 64<<10))
-	r, err := ulzma.ReaderConfig{DictCap: maxDict}.NewReader(io.MultiReader(bytes.NewReader(hdr), bytes.NewReader(b[headerLen:])))
-	if err != nil {
-		return false
-	}
-	buf := make([]byte, 32<<10)
-	got := 0
-	for got < len(buf) {
-		k, err := r.Read(buf[got:])
-		got += k
-		switch {
-		case err == nil:
-		case err == io.EOF:
-			return got > 0 || h.usize <= 0
-		case errors.Is(err, io.ErrUnexpectedEOF) || strings.HasSuffix(err.Error(), "unexpected EOF"):
-			// The window (or a short blob) ended inside the stream:
-			// random data fails long before that.
-			return true
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 func (format) Extract(ctx context.Context, src io.ReaderAt, size int64, dst firmware.Sink) (int64, error) {
@@ -176,10 +178,13 @@ func (format) Extract(ctx context.Context, src io.ReaderAt, size int64, dst firm
 	if !ok {
 		return 0, errors.New("lzma: implausible header")
 	}
-	bc := safeio.NewByteCounter(io.NewSectionReader(src, headerLen, size-headerLen), size-headerLen)
-	r, err := ulzma.ReaderConfig{DictCap: maxDict}.NewReader(io.MultiReader(bytes.NewReader(hb[:]), bc))
+	in := &ctxReader{ctx: ctx, r: io.NewSectionReader(src, 0, size)}
+	r, err := lzma.NewLZMAReader(in, maxDict)
 	if err != nil {
-		return 0, fmt.Errorf("lzma: %w", err)
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		return 0, fmt.Errorf("lzma: header: %w", err)
 	}
 	s := &stream{ctx: ctx, r: r}
 	e := firmware.Entry{Type: firmware.TypeFile, Mode: 0o644, Offset: 0, Size: max(h.usize, 0)}
@@ -187,32 +192,57 @@ func (format) Extract(ctx context.Context, src io.ReaderAt, size int64, dst firm
 		return 0, err
 	}
 	if s.err != nil {
-		return headerLen + bc.N, fmt.Errorf("%w: %w", ErrTruncated, s.err)
+		if err := ctx.Err(); err != nil {
+			return r.Consumed(), err
+		}
+		return r.Consumed(), fmt.Errorf("%w: at offset %#x: %w", ErrTruncated, r.Consumed(), s.err)
 	}
-	return headerLen + bc.N, nil
+	if !s.eof {
+		// The sink stopped reading early without an error: the length of
+		// the stream is unknown.
+		return 0, nil
+	}
+	return r.Consumed(), nil
 }
 
-// stream ends the data at the first decoding error, keeping the error.
+// stream hands the decompressed data to the sink. A decoding error ends
+// the data and is kept in err, so the sink keeps what was decoded.
 type stream struct {
 	ctx context.Context
-	r   io.Reader
+	r   *lzma.LZMAReader
 	err error
+	eof bool
 }
 
 func (s *stream) Read(p []byte) (int, error) {
-	if s.err != nil {
+	if s.err != nil || s.eof {
 		return 0, io.EOF
 	}
 	if err := s.ctx.Err(); err != nil {
 		return 0, err
 	}
 	n, err := s.r.Read(p)
-	if err != nil && err != io.EOF {
+	switch {
+	case err == io.EOF:
+		s.eof = true
+	case err != nil:
 		s.err = err
-		err = nil
-		if n == 0 {
-			err = io.EOF
-		}
 	}
-	return n, err
+	if n == 0 && (s.eof || s.err != nil) {
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// ctxReader stops reading the compressed input once ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }

@@ -1,26 +1,22 @@
-// Package xz reads .xz streams. The container (stream header, blocks,
-// index, footer, stream padding) is walked here, LZMA2 data is decoded with
-// github.com/ulikunitz/xz/lzma, and the branch filters (BCJ for x86,
-// PowerPC, ARM, ARM-Thumb, SPARC) are undone here. Concatenated streams
-// decompress to one blob.
+// Package xz reads .xz streams. Decoding (blocks, LZMA2, the branch and
+// delta filters, checks, index, footer, stream padding) is done by
+// internal/lzma; this package confirms the stream header at a candidate
+// offset and measures how much of the blob the stream occupies.
+// Concatenated streams decompress to one blob.
 package xz
 
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash"
 	"hash/crc32"
-	"hash/crc64"
 	"io"
-
-	"github.com/ulikunitz/xz/lzma"
+	"sync"
 
 	"github.com/netvet/netvet/internal/firmware"
-	"github.com/netvet/netvet/internal/safeio"
+	"github.com/netvet/netvet/internal/lzma"
 )
 
 var (
@@ -28,25 +24,24 @@ var (
 	ErrHeader = errors.New("xz: bad header")
 	// ErrTruncated reports a stream that ends, or turns corrupt, before its footer.
 	ErrTruncated = errors.New("xz: truncated or corrupt stream")
-	// ErrUnsupported reports a filter other than LZMA2 and the branch
-	// filters (delta, IA-64, ARM64, RISC-V) or a dictionary over the cap.
+	// ErrUnsupported reports a filter internal/lzma does not decode (RISC-V),
+	// a reserved check type, or a dictionary over the cap.
 	ErrUnsupported = errors.New("xz: unsupported")
-	// ErrChecksum reports a block whose check does not match its data.
+	// ErrChecksum reports a block, index or header whose check does not
+	// match its data.
 	ErrChecksum = errors.New("xz: checksum mismatch")
 )
 
-// maxDict caps the LZMA2 dictionary, which the decoder allocates whole:
-// xz -9 uses 64 MiB.
+// maxDict caps the LZMA2 dictionary a block may ask for: xz -9 uses 64 MiB.
+// The decoder's buffer grows with the output, so a block that claims a
+// large dictionary but holds little data costs little.
 const maxDict = 128 << 20
 
-// maxStreamPadding bounds the zero bytes looked through for another stream.
-const maxStreamPadding = 64 << 10
+// maxTrim bounds the zero bytes looked through, backwards from the end of
+// the data, to leave trailing stream padding out of the length.
+const maxTrim = 1 << 20
 
-var (
-	magic       = []byte{0xfd, '7', 'z', 'X', 'Z', 0}
-	footerMagic = []byte{'Y', 'Z'}
-	crc64Table  = crc64.MakeTable(crc64.ECMA)
-)
+var magic = []byte{0xfd, '7', 'z', 'X', 'Z', 0}
 
 type format struct{}
 
@@ -55,407 +50,207 @@ var _ firmware.Format = format{}
 // New returns the xz format.
 func New() firmware.Format { return format{} }
 
-func (format) Info() firmware.Info {
-	return firmware.Info{
-		Name:        "xz",
-		Description: "xz compressed stream",
-		Kind:        firmware.KindCompression,
-		Signatures:  []firmware.Signature{{Magic: magic}},
-		Variants:    []string{"LZMA2", "BCJ x86, PowerPC, ARM, ARM-Thumb, SPARC", "check none/CRC32/CRC64/SHA-256", "multi-block", "concatenated streams with padding"},
-	}
+func (format) Info() firmware.Info { return info }
+
+// info is built once: the driver asks for it at every candidate.
+var info = firmware.Info{
+	Name:        "xz",
+	Description: "xz compressed stream",
+	Kind:        firmware.KindCompression,
+	Signatures:  []firmware.Signature{{Magic: magic}},
+	Variants: []string{
+		"LZMA2",
+		"BCJ x86, PowerPC, IA-64, ARM, ARM-Thumb, SPARC, ARM64 (with start offset)",
+		"delta",
+		"check none/CRC32/CRC64/SHA-256",
+		"multi-block",
+		"concatenated streams with padding",
+	},
 }
 
-// checkSize returns the size of the check field for a check type, or -1
-// for a reserved type.
-func checkSize(t byte) int {
-	switch {
-	case t == 0:
-		return 0
-	case t <= 3:
-		return 4
-	case t <= 6:
-		return 8
-	case t <= 9:
-		return 16
-	case t <= 12:
-		return 32
-	default:
-		return 64
-	}
-}
-
-// parseStreamHeader checks the 12-byte stream header and returns its check type.
-func parseStreamHeader(h []byte) (byte, bool) {
+// validStreamHeader checks the 12-byte stream header: magic, reserved flag
+// bits and the CRC32 of the flags.
+func validStreamHeader(h []byte) bool {
 	if len(h) < 12 || !bytes.Equal(h[:6], magic) || h[6] != 0 || h[7]&0xf0 != 0 {
-		return 0, false
+		return false
 	}
-	if crc32.ChecksumIEEE(h[6:8]) != binary.LittleEndian.Uint32(h[8:12]) {
-		return 0, false
-	}
-	return h[7], true
+	return crc32.ChecksumIEEE(h[6:8]) == binary.LittleEndian.Uint32(h[8:12])
 }
+
+// headerBufs recycles the Identify buffer, which would otherwise escape to
+// the heap through the io.ReaderAt call.
+var headerBufs = sync.Pool{New: func() any { return new([12]byte) }}
 
 func (format) Identify(src io.ReaderAt, size int64) bool {
+	// Header, one empty index and footer: 32 bytes at least.
 	if size < 32 {
 		return false
 	}
-	var h [12]byte
-	if _, err := src.ReadAt(h[:], 0); err != nil {
+	h := headerBufs.Get().(*[12]byte)
+	defer headerBufs.Put(h)
+	if n, err := src.ReadAt(h[:], 0); n < len(h) && err != nil {
 		return false
 	}
-	_, ok := parseStreamHeader(h[:])
-	return ok
+	return validStreamHeader(h[:])
 }
 
 func (format) Extract(ctx context.Context, src io.ReaderAt, size int64, dst firmware.Sink) (int64, error) {
-	bc := safeio.NewByteCounter(src, size)
-	x := &reader{ctx: ctx, src: src, size: size, bc: bc}
-	if err := x.startStream(); err != nil {
-		return 0, err
-	}
-	e := firmware.Entry{Type: firmware.TypeFile, Mode: 0o644, Offset: 0}
-	if err := dst.Put(ctx, e, x); err != nil {
-		return x.end, err
-	}
-	if x.err != nil {
-		return bc.N, fmt.Errorf("%w: stream at offset %#x: %w", ErrTruncated, x.streamStart, x.err)
-	}
-	return x.end, nil
-}
-
-// reader walks the streams and blocks, yielding the decompressed data.
-// A decoding error ends the data and is kept in err.
-type reader struct {
-	ctx         context.Context
-	src         io.ReaderAt
-	size        int64
-	bc          *safeio.ByteCounter
-	streamStart int64
-	check       byte
-	end         int64 // end of the last complete stream
-	done        bool
-	err         error
-
-	// current block
-	blk        io.Reader
-	blkStart   int64
-	blkHdrSize int64
-	wantComp   int64 // -1 when not recorded
-	wantUncomp int64
-	uncomp     int64
-	sum        hash.Hash
-	records    [][2]int64 // unpadded size, uncompressed size per block
-}
-
-func (x *reader) Read(p []byte) (int, error) {
-	for !x.done {
-		if err := x.ctx.Err(); err != nil {
+	in := &ctxReader{ctx: ctx, r: io.NewSectionReader(src, 0, size)}
+	z, err := lzma.NewXZReader(in, maxDict)
+	if err != nil {
+		if err := ctx.Err(); err != nil {
 			return 0, err
 		}
-		if x.blk == nil {
-			if err := x.nextBlock(); err != nil {
-				x.fail(err)
-			}
+		sentinel := ErrHeader
+		if errors.Is(err, lzma.ErrUnsupported) {
+			sentinel = ErrUnsupported
+		}
+		return 0, fmt.Errorf("%w: stream header: %w", sentinel, err)
+	}
+	s := &stream{ctx: ctx, z: z}
+	e := firmware.Entry{Type: firmware.TypeFile, Mode: 0o644, Offset: 0}
+	if err := dst.Put(ctx, e, s); err != nil {
+		return z.Consumed(), err
+	}
+	if s.err != nil {
+		if err := ctx.Err(); err != nil {
+			return z.Consumed(), err
+		}
+		if p, ok := bogusNextHeader(src, size, z.Consumed()); ok {
+			return trimPadding(ctx, src, p)
+		}
+		return z.Consumed(), fmt.Errorf("%w: at offset %#x: %w", ErrTruncated, z.Consumed(), classifyWrap(s.err))
+	}
+	if !s.eof {
+		// The sink stopped reading early without an error: the length of
+		// the stream is unknown.
+		return 0, nil
+	}
+	end, err := trimPadding(ctx, src, z.Consumed())
+	if err != nil {
+		return z.Consumed(), err
+	}
+	return end, nil
+}
+
+// bogusNextHeader reports whether the decoder failed only on the xz magic
+// of something after a complete stream that is not a valid stream header
+// (by chance, or a stream cut to a few bytes), and if so where that magic
+// starts. internal/lzma starts another stream at the magic alone and fails
+// on it; the streams before it are complete and their data was all read, so
+// the carve ends there, as it would at any other non-stream bytes.
+func bogusNextHeader(src io.ReaderAt, size, consumed int64) (int64, bool) {
+	var h [12]byte
+	for _, p := range []int64{consumed, consumed - 12} {
+		if p < 32 || p+int64(len(magic)) > size {
 			continue
 		}
-		n, err := x.blk.Read(p)
-		if n > 0 {
-			x.uncomp += int64(n)
-			if x.sum != nil {
-				x.sum.Write(p[:n])
+		n, err := src.ReadAt(h[:min(int64(len(h)), size-p)], p)
+		if n < len(magic) || (err != nil && err != io.EOF) || !bytes.Equal(h[:len(magic)], magic) {
+			continue
+		}
+		if n == len(h) && validStreamHeader(h[:]) {
+			return 0, false
+		}
+		// The last non-zero bytes before p must be a stream footer's "YZ".
+		var t [4]byte
+		for q := p; q >= 4 && q > p-maxTrim; q -= 4 {
+			if _, err := src.ReadAt(t[:], q-4); err != nil {
+				return 0, false
+			}
+			if t != [4]byte{} {
+				return p, t[2] == 'Y' && t[3] == 'Z'
 			}
 		}
-		if err == io.EOF {
-			err = x.finishBlock()
-		}
-		if err != nil {
-			x.fail(err)
-		}
-		if n > 0 {
-			return n, nil
-		}
 	}
-	return 0, io.EOF
+	return 0, false
 }
 
-func (x *reader) fail(err error) {
-	if errors.Is(err, io.EOF) {
-		err = io.ErrUnexpectedEOF
+// classify maps an internal/lzma error to this package's sentinel, or def.
+func classify(err, def error) error {
+	switch {
+	case errors.Is(err, lzma.ErrUnsupported), errors.Is(err, lzma.ErrDictTooLarge):
+		return ErrUnsupported
+	case errors.Is(err, lzma.ErrChecksum):
+		return ErrChecksum
+	default:
+		return def
 	}
-	x.err = err
-	x.done = true
 }
 
-func (x *reader) readFull(b []byte) error {
-	_, err := io.ReadFull(x.bc, b)
+// classifyWrap adds this package's specific sentinel, if any, to err.
+func classifyWrap(err error) error {
+	if c := classify(err, nil); c != nil {
+		return fmt.Errorf("%w: %w", c, err)
+	}
 	return err
 }
 
-func (x *reader) startStream() error {
-	var h [12]byte
-	x.streamStart = x.bc.N
-	if err := x.readFull(h[:]); err != nil {
-		return fmt.Errorf("%w: stream header at %#x: %w", ErrHeader, x.streamStart, err)
-	}
-	c, ok := parseStreamHeader(h[:])
-	if !ok {
-		return fmt.Errorf("%w: stream header at %#x", ErrHeader, x.streamStart)
-	}
-	x.check = c
-	x.records = x.records[:0]
-	return nil
-}
-
-// nextBlock reads a block header, or at the index indicator the index, the
-// footer and what follows the stream.
-func (x *reader) nextBlock() error {
-	var b [1024]byte
-	x.blkStart = x.bc.N
-	if err := x.readFull(b[:1]); err != nil {
-		return err
-	}
-	if b[0] == 0 {
-		return x.finishStream()
-	}
-	hs := (int(b[0]) + 1) * 4
-	if err := x.readFull(b[1:hs]); err != nil {
-		return err
-	}
-	h := b[:hs]
-	if crc32.ChecksumIEEE(h[:hs-4]) != binary.LittleEndian.Uint32(h[hs-4:]) {
-		return fmt.Errorf("%w: block header CRC at %#x", ErrHeader, x.blkStart)
-	}
-	flags := h[1]
-	if flags&0x3c != 0 {
-		return fmt.Errorf("%w: reserved block flags %#x at %#x", ErrHeader, flags, x.blkStart)
-	}
-	r := bytes.NewReader(h[2 : hs-4])
-	x.wantComp, x.wantUncomp = -1, -1
-	var err error
-	if flags&0x40 != 0 {
-		if x.wantComp, err = varint(r); err != nil || x.wantComp == 0 {
-			return fmt.Errorf("%w: block compressed size at %#x", ErrHeader, x.blkStart)
-		}
-	}
-	if flags&0x80 != 0 {
-		if x.wantUncomp, err = varint(r); err != nil {
-			return fmt.Errorf("%w: block uncompressed size at %#x", ErrHeader, x.blkStart)
-		}
-	}
-	nf := int(flags&3) + 1
-	var dict int64 = -1
-	type bcj struct {
-		c     converter
-		start uint32
-	}
-	var bcjs []bcj
-	for i := 0; i < nf; i++ {
-		id, err1 := varint(r)
-		psize, err2 := varint(r)
-		if err1 != nil || err2 != nil || psize > int64(r.Len()) {
-			return fmt.Errorf("%w: filter flags at %#x", ErrHeader, x.blkStart)
-		}
-		props := make([]byte, psize)
-		r.Read(props)
-		if i < nf-1 {
-			c, _, ok := newConverter(id)
-			if !ok || (psize != 0 && psize != 4) {
-				return fmt.Errorf("%w: filter %#x at %#x (LZMA2 with x86, PowerPC, ARM, ARM-Thumb or SPARC filters are supported)", ErrUnsupported, id, x.blkStart)
-			}
-			var start uint32
-			if psize == 4 {
-				start = binary.LittleEndian.Uint32(props)
-			}
-			bcjs = append(bcjs, bcj{c, start})
-			continue
-		}
-		if id != 0x21 || psize != 1 {
-			return fmt.Errorf("%w: filter %#x at %#x (the last filter must be LZMA2)", ErrUnsupported, id, x.blkStart)
-		}
-		if dict, err = lzma.DecodeDictCap(props[0]); err != nil {
-			return fmt.Errorf("%w: LZMA2 dictionary at %#x: %w", ErrHeader, x.blkStart, err)
-		}
-	}
-	for r.Len() > 0 {
-		if c, _ := r.ReadByte(); c != 0 {
-			return fmt.Errorf("%w: block header padding at %#x", ErrHeader, x.blkStart)
-		}
-	}
-	if x.wantUncomp >= 0 && dict > x.wantUncomp {
-		dict = max(x.wantUncomp, 4096)
-	}
-	if dict > maxDict {
-		return fmt.Errorf("%w: LZMA2 dictionary of %d bytes at %#x (limit %d)", ErrUnsupported, dict, x.blkStart, maxDict)
-	}
-	lr, err := lzma.Reader2Config{DictCap: int(dict)}.NewReader2(x.bc)
-	if err != nil {
-		return fmt.Errorf("block at %#x: %w", x.blkStart, err)
-	}
-	x.blk = lr
-	for i := len(bcjs) - 1; i >= 0; i-- {
-		x.blk = newBCJReader(x.blk, bcjs[i].c, bcjs[i].start)
-	}
-	x.blkHdrSize = int64(hs)
-	x.uncomp = 0
-	switch x.check {
-	case 1:
-		x.sum = crc32.NewIEEE()
-	case 4:
-		x.sum = crc64.New(crc64Table)
-	case 10:
-		x.sum = sha256.New()
-	default:
-		x.sum = nil
-	}
-	return nil
-}
-
-// finishBlock checks the sizes, skips the padding and verifies the check.
-func (x *reader) finishBlock() error {
-	x.blk = nil
-	comp := x.bc.N - x.blkStart - x.blkHdrSize
-	if x.wantComp >= 0 && comp != x.wantComp {
-		return fmt.Errorf("%w: block at %#x: compressed size %d, header says %d", ErrHeader, x.blkStart, comp, x.wantComp)
-	}
-	if x.wantUncomp >= 0 && x.uncomp != x.wantUncomp {
-		return fmt.Errorf("%w: block at %#x: uncompressed size %d, header says %d", ErrHeader, x.blkStart, x.uncomp, x.wantUncomp)
-	}
-	var pad [4]byte
-	if k := (x.bc.N - x.streamStart) % 4; k != 0 {
-		if err := x.readFull(pad[:4-k]); err != nil {
-			return err
-		}
-		if pad != [4]byte{} {
-			return fmt.Errorf("%w: block padding at %#x", ErrHeader, x.blkStart)
-		}
-	}
-	var got [64]byte
-	cs := checkSize(x.check)
-	if err := x.readFull(got[:cs]); err != nil {
-		return err
-	}
-	if x.sum != nil {
-		want := x.sum.Sum(nil)
-		if x.check == 4 || x.check == 1 {
-			// CRC32 and CRC64 are stored little-endian.
-			for i, j := 0, len(want)-1; i < j; i, j = i+1, j-1 {
-				want[i], want[j] = want[j], want[i]
-			}
-		}
-		if !bytes.Equal(want, got[:cs]) {
-			return fmt.Errorf("%w: block at %#x", ErrChecksum, x.blkStart)
-		}
-	}
-	if len(x.records) >= 1<<20 {
-		return fmt.Errorf("%w: more than %d blocks", ErrUnsupported, 1<<20)
-	}
-	x.records = append(x.records, [2]int64{comp + x.blkHdrSize + int64(cs), x.uncomp})
-	return nil
-}
-
-// finishStream reads the index (its indicator byte is already read) and the
-// footer, checks them against the blocks seen, then starts the next stream
-// if one follows, after optional stream padding.
-func (x *reader) finishStream() error {
-	idxStart := x.bc.N - 1
-	crc := crc32.NewIEEE()
-	crc.Write([]byte{0})
-	br := &hashByteReader{r: x.bc, h: crc}
-	n, err := varint(br)
-	if err != nil {
-		return err
-	}
-	if n != int64(len(x.records)) {
-		return fmt.Errorf("%w: index at %#x lists %d blocks, stream has %d", ErrHeader, idxStart, n, len(x.records))
-	}
-	for i := range n {
-		u, err1 := varint(br)
-		s, err2 := varint(br)
-		if err := errors.Join(err1, err2); err != nil {
-			return err
-		}
-		if u != x.records[i][0] || s != x.records[i][1] {
-			return fmt.Errorf("%w: index record %d at %#x does not match its block", ErrHeader, i, idxStart)
-		}
-	}
-	for (x.bc.N-x.streamStart)%4 != 0 {
-		c, err := br.ReadByte()
-		if err != nil {
-			return err
-		}
-		if c != 0 {
-			return fmt.Errorf("%w: index padding at %#x", ErrHeader, idxStart)
-		}
-	}
-	idxSum := crc.Sum32()
-	var f [16]byte
-	if err := x.readFull(f[:]); err != nil {
-		return err
-	}
-	idxSize := x.bc.N - 12 - idxStart
-	if binary.LittleEndian.Uint32(f[:4]) != idxSum {
-		return fmt.Errorf("%w: index CRC at %#x", ErrHeader, idxStart)
-	}
-	ft := f[4:]
-	if crc32.ChecksumIEEE(ft[4:10]) != binary.LittleEndian.Uint32(ft[:4]) || !bytes.Equal(ft[10:12], footerMagic) ||
-		ft[8] != 0 || ft[9] != x.check || (int64(binary.LittleEndian.Uint32(ft[4:8]))+1)*4 != idxSize {
-		return fmt.Errorf("%w: stream footer at %#x", ErrHeader, x.bc.N-12)
-	}
-	x.end = x.bc.N
-	// Stream padding (multiples of four zero bytes) then another stream?
-	off := x.end
-	var h [12]byte
-	for off+12 <= x.size && off-x.end <= maxStreamPadding {
-		if _, err := x.src.ReadAt(h[:], off); err != nil {
-			break
-		}
-		if bytes.Equal(h[:4], []byte{0, 0, 0, 0}) {
-			off += 4
-			if err := x.ctx.Err(); err != nil {
-				return err
-			}
-			continue
-		}
-		if _, ok := parseStreamHeader(h[:]); ok {
-			if _, err := io.CopyN(io.Discard, x.bc, off-x.bc.N); err != nil {
-				return err
-			}
-			return x.startStream()
-		}
-		break
-	}
-	x.done = true
-	return nil
-}
-
-// varint reads an xz multibyte integer (at most 9 bytes, 63 bits).
-func varint(r io.ByteReader) (int64, error) {
-	var v uint64
-	for i := 0; i < 9; i++ {
-		c, err := r.ReadByte()
-		if err != nil {
+// trimPadding returns end less the stream padding that follows the last
+// stream's footer: zeros there are left to the carver (they are usually
+// flash padding), as they are when no further stream follows. The footer
+// ends in "YZ", so the last non-zero byte before end is its last byte.
+func trimPadding(ctx context.Context, src io.ReaderAt, end int64) (int64, error) {
+	var buf [4096]byte
+	limit := max(end-maxTrim, 0)
+	for pos := end; pos > limit; {
+		if err := ctx.Err(); err != nil {
 			return 0, err
 		}
-		v |= uint64(c&0x7f) << (7 * i)
-		if c&0x80 == 0 {
-			if i > 0 && c == 0 {
-				return 0, fmt.Errorf("%w: non-minimal integer", ErrHeader)
-			}
-			return int64(v), nil
+		n := min(int64(len(buf)), pos-limit)
+		b := buf[:n]
+		if k, err := src.ReadAt(b, pos-n); k < len(b) && err != nil {
+			return 0, fmt.Errorf("%w: reading back from offset %#x: %w", ErrTruncated, pos, err)
 		}
+		for i := len(b) - 1; i >= 0; i-- {
+			if b[i] != 0 {
+				return pos - n + int64(i) + 1, nil
+			}
+		}
+		pos -= n
 	}
-	return 0, fmt.Errorf("%w: integer too long", ErrHeader)
+	return end, nil
 }
 
-type hashByteReader struct {
-	r io.ByteReader
-	h hash.Hash32
+// stream hands the decompressed data to the sink. A decoding error ends
+// the data and is kept in err, so the sink keeps what was decoded.
+type stream struct {
+	ctx context.Context
+	z   *lzma.XZReader
+	err error
+	eof bool
 }
 
-func (b *hashByteReader) ReadByte() (byte, error) {
-	c, err := b.r.ReadByte()
-	if err == nil {
-		b.h.Write([]byte{c})
+func (s *stream) Read(p []byte) (int, error) {
+	if s.err != nil || s.eof {
+		return 0, io.EOF
 	}
-	return c, err
+	if err := s.ctx.Err(); err != nil {
+		return 0, err
+	}
+	n, err := s.z.Read(p)
+	switch {
+	case err == io.EOF:
+		s.eof = true
+	case err != nil:
+		s.err = err
+	}
+	if n == 0 && (s.eof || s.err != nil) {
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// ctxReader stops reading the compressed input once ctx is done, which
+// also bounds the decoder's walk through long stream padding.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }

@@ -23,7 +23,7 @@ while len(out) < 12288:
     out.append(r.choice(hot) if r.random() < 0.7 else r.randrange(256))
 open("bcj.raw", "wb").write(out)
 PY
-for f in x86 powerpc arm armthumb sparc; do
+for f in x86 powerpc ia64 arm armthumb sparc arm64; do
 	xz -c --$f --lzma2=preset=6 bcj.raw > bcj-$f.xz
 done
 xz -c --x86=start=4096 --lzma2=preset=6 bcj.raw > bcj-x86-start.xz

@@ -1,0 +1,5 @@
+//go:build !race
+
+package lzma
+
+const raceEnabled = false
