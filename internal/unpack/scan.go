@@ -160,3 +160,124 @@ func regionInfo(ctx context.Context, r io.ReaderAt, off, n int64) (entropy float
 	}
 	return entropy, distinct == 1 && (counts[0] > 0 || counts[0xff] > 0), nil
 }
+
+// streamScan finds signatures in a file while the sink writes it, so a
+// file in which nothing is found need not be opened and read again.
+type streamScan struct {
+	s         *scanner
+	base      int64 // offset of the next byte fed
+	carry     []byte
+	cands     []candidate
+	max       int
+	truncated bool
+	hist      *[256]int64 // byte counts, when the file is a blob whose entropy is wanted
+}
+
+func (s *scanner) stream(max int, histogram bool) *streamScan {
+	ss := &streamScan{s: s, max: max, carry: make([]byte, 0, 2*s.maxLen+2)}
+	if histogram {
+		ss.hist = new([256]int64)
+	}
+	return ss
+}
+
+// feed scans p, the bytes at ss.base.
+func (ss *streamScan) feed(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	if ss.hist != nil {
+		h := ss.hist
+		for _, c := range p {
+			h[c]++
+		}
+	}
+	keep := max(ss.s.maxLen-1, 1)
+	if len(ss.carry) > 0 {
+		// Magics that straddle the previous feed and this one.
+		joint := append(ss.carry, p[:min(len(p), keep)]...)
+		ss.scanBuf(joint, ss.base-int64(len(ss.carry)), len(ss.carry))
+	}
+	ss.scanBuf(p, ss.base, len(p))
+	ss.base += int64(len(p))
+	if len(p) >= keep {
+		ss.carry = append(ss.carry[:0], p[len(p)-keep:]...)
+	} else {
+		ss.carry = append(ss.carry, p...)
+		if len(ss.carry) > keep {
+			ss.carry = append(ss.carry[:0], ss.carry[len(ss.carry)-keep:]...)
+		}
+	}
+}
+
+// scanBuf records candidates at positions [0, limit) of b whose whole
+// magic lies in b.
+func (ss *streamScan) scanBuf(b []byte, base int64, limit int) {
+	s := ss.s
+	hit := &s.hit
+	limit = min(limit, len(b)-1)
+	for i := 0; i < limit; i++ {
+		k := uint16(b[i])<<8 | uint16(b[i+1])
+		if hit[k>>6]&(1<<(k&63)) == 0 {
+			continue
+		}
+		for _, e := range s.table[k] {
+			if i+len(e.magic) <= len(b) && bytes.Equal(b[i:i+len(e.magic)], e.magic) {
+				start := base + int64(i) - e.offset
+				if start < 0 {
+					continue
+				}
+				if len(ss.cands) >= ss.max {
+					ss.truncated = true
+					return
+				}
+				ss.cands = append(ss.cands, candidate{start: start, rank: e.rank, f: e.f})
+			}
+		}
+	}
+}
+
+// finish returns the candidates sorted by start and rank, without duplicates.
+func (ss *streamScan) finish() []candidate {
+	c := ss.cands
+	sort.Slice(c, func(i, j int) bool {
+		if c[i].start != c[j].start {
+			return c[i].start < c[j].start
+		}
+		return c[i].rank < c[j].rank
+	})
+	out := c[:0]
+	for i, x := range c {
+		if i > 0 && x.start == c[i-1].start && x.rank == c[i-1].rank {
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+// entropyOf returns the Shannon entropy (bits per byte) of a histogram and
+// whether it is one repeated 0x00 or 0xFF byte.
+func entropyOf(counts *[256]int64) (entropy float64, padding bool) {
+	var total int64
+	for _, c := range counts {
+		total += c
+	}
+	if total == 0 {
+		return 0, false
+	}
+	distinct := 0
+	for _, c := range counts {
+		if c == 0 {
+			continue
+		}
+		distinct++
+		p := float64(c) / float64(total)
+		entropy -= p * math.Log2(p)
+	}
+	entropy = math.Round(entropy*1000) / 1000
+	if entropy == 0 {
+		entropy = 0 // no negative zero in JSON
+	}
+	return entropy, distinct == 1 && (counts[0] > 0 || counts[0xff] > 0)
+}

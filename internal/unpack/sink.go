@@ -38,6 +38,11 @@ type sink struct {
 
 	mu      sync.Mutex
 	byPath  map[string]*Node
+	dirs    map[string]bool // folders made on disk
+
+	rootMu   sync.Mutex
+	dirRoots map[string]*os.Root // open roots of recently used folders
+	dirOrder []string
 	top     []*Node
 	files   []*job
 	count   int
@@ -55,7 +60,7 @@ type sink struct {
 
 func newSink(r *runner, root *os.Root, diskBase, parent string, blobKids bool, ext *extentReader) *sink {
 	return &sink{run: r, root: root, diskBase: diskBase, parent: parent, blobKids: blobKids,
-		byPath: map[string]*Node{}, extent: ext}
+		byPath: map[string]*Node{}, dirs: map[string]bool{}, dirRoots: map[string]*os.Root{}, extent: ext}
 }
 
 // cleanPath turns a stored entry path into a path relative to the
@@ -224,6 +229,9 @@ func (s *sink) Put(ctx context.Context, e firmware.Entry, r io.Reader) error {
 			s.run.stats.Errors.Add(1)
 			return nil
 		}
+		s.mu.Lock()
+		s.dirs[rel] = true
+		s.mu.Unlock()
 		n.DiskPath = disk
 	case firmware.TypeFile:
 		s.run.stats.Files.Add(1)
@@ -286,10 +294,8 @@ func (s *sink) Put(ctx context.Context, e firmware.Entry, r io.Reader) error {
 // prepare makes the parent folder of rel and removes a non-folder already
 // at rel, so that a later entry never writes through an earlier symlink.
 func (s *sink) prepare(rel string) error {
-	if dir := path.Dir(rel); dir != "." {
-		if err := s.root.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("create parent folder: %w", err)
-		}
+	if err := s.mkParent(rel); err != nil {
+		return err
 	}
 	fi, err := s.root.Lstat(rel)
 	if err == nil {
@@ -303,16 +309,90 @@ func (s *sink) prepare(rel string) error {
 	return nil
 }
 
+// mkParent makes the parent folder of rel, once per folder: every os.Root
+// call walks the path one component at a time, so repeating MkdirAll for
+// each of a folder's thousand files would cost thousands of system calls.
+func (s *sink) mkParent(rel string) error {
+	dir := path.Dir(rel)
+	if dir == "." {
+		return nil
+	}
+	s.mu.Lock()
+	done := s.dirs[dir]
+	s.mu.Unlock()
+	if done {
+		return nil
+	}
+	if err := s.root.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create parent folder: %w", err)
+	}
+	s.mu.Lock()
+	s.dirs[dir] = true
+	s.mu.Unlock()
+	return nil
+}
+
+// createInDir creates rel (O_EXCL) through an os.Root opened at its
+// folder: one openat instead of one per path component. The folder roots
+// of the last few folders are kept open; entries come folder by folder.
+func (s *sink) createInDir(rel string) (*os.File, error) {
+	dir, base := path.Split(rel)
+	dir = strings.TrimSuffix(dir, "/")
+	s.rootMu.Lock()
+	defer s.rootMu.Unlock()
+	root := s.root
+	if dir != "" {
+		root = s.dirRoots[dir]
+		if root == nil {
+			var err error
+			if root, err = s.root.OpenRoot(dir); err != nil {
+				return nil, err
+			}
+			if len(s.dirOrder) >= maxDirRoots {
+				old := s.dirOrder[0]
+				s.dirOrder = s.dirOrder[1:]
+				s.dirRoots[old].Close()
+				delete(s.dirRoots, old)
+			}
+			s.dirRoots[dir] = root
+			s.dirOrder = append(s.dirOrder, dir)
+		}
+	}
+	return root.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+}
+
+const maxDirRoots = 16
+
+// close releases the folder roots.
+func (s *sink) close() {
+	s.rootMu.Lock()
+	defer s.rootMu.Unlock()
+	for _, r := range s.dirRoots {
+		r.Close()
+	}
+	s.dirRoots, s.dirOrder = nil, nil
+}
+
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
 func (s *sink) writeFile(ctx context.Context, n *Node, rel, disk string, r io.Reader) error {
-	if err := s.prepare(rel); err != nil {
+	if err := s.mkParent(rel); err != nil {
 		n.Error = errString(err)
 		s.run.stats.Errors.Add(1)
 		return nil
 	}
-	// O_EXCL: never open through a symlink left at this name.
-	f, err := s.root.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	// O_EXCL: never open through a symlink left at this name. Something
+	// already there (a duplicate entry, an earlier symlink) is removed
+	// first, and never followed.
+	f, err := s.createInDir(rel)
+	if errors.Is(err, fs.ErrExist) {
+		if perr := s.prepare(rel); perr != nil {
+			n.Error = errString(perr)
+			s.run.stats.Errors.Add(1)
+			return nil
+		}
+		f, err = s.root.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	}
 	if err != nil {
 		n.Error = "create file: " + errString(err)
 		s.run.stats.Errors.Add(1)
@@ -320,6 +400,7 @@ func (s *sink) writeFile(ctx context.Context, n *Node, rel, disk string, r io.Re
 	}
 	n.DiskPath = disk
 	h := sha256.New()
+	ss := s.run.scan.stream(s.run.opts.Limits.MaxCandidates, s.blobKids)
 	var size int64
 	var stop error
 	lim := &s.run.opts.Limits
@@ -345,6 +426,7 @@ func (s *sink) writeFile(ctx context.Context, n *Node, rel, disk string, r io.Re
 					break
 				}
 				h.Write(buf[:m])
+				ss.feed(buf[:m])
 				size += int64(m)
 				total := s.run.stats.BytesWritten.Add(int64(m))
 				w := s.written.Add(int64(m))
@@ -387,6 +469,9 @@ func (s *sink) writeFile(ctx context.Context, n *Node, rel, disk string, r io.Re
 	n.SHA256 = hex.EncodeToString(h.Sum(nil))
 	if stop == nil {
 		j := &job{node: n, disk: disk, blob: s.blobKids, depth: s.depth, ancestors: s.ancestors}
+		if !ss.truncated && n.Error == "" {
+			j.prescanned, j.cands, j.hist = true, ss.finish(), ss.hist
+		}
 		if s.early {
 			s.run.push(j)
 		} else {

@@ -59,6 +59,11 @@ type job struct {
 	depth     int
 	blob      bool
 	ancestors []ancestor
+
+	// Set when the sink scanned the file while writing it.
+	prescanned bool
+	cands      []candidate
+	hist       *[256]int64
 }
 
 type ancestor struct{ sha, path string }
@@ -89,6 +94,10 @@ type runner struct {
 const (
 	minWeakOutput = 1024
 	minWeakInput  = 32
+	// A compression stream inside a file that fails before producing this
+	// much is taken for a magic number met by chance (a decompressor's own
+	// constant, a PNG's split zlib stream), not a damaged payload.
+	minFailedOutput = 64 << 10
 )
 
 // Unpack extracts the image at imagePath into outDir, which must not exist
@@ -328,6 +337,20 @@ func (r *runner) process(j *job) {
 			return
 		}
 	}
+	if j.prescanned && len(j.cands) == 0 {
+		// Nothing found while the file was written: no need to read it again.
+		if j.blob && n.Size > 0 && j.hist != nil {
+			ent, pad := entropyOf(j.hist)
+			reg := &Node{Type: TypeRegion, Offset: 0, Size: n.Size, Format: "unknown", Entropy: &ent}
+			if pad {
+				reg.Format = "padding"
+			}
+			reg.name = "0x0." + reg.Format
+			r.stats.Regions.Add(1)
+			n.kids = append(n.kids, reg)
+		}
+		return
+	}
 	f, err := r.openBlob(j)
 	if err != nil {
 		n.Error = joinErr(n.Error, "open for scanning: "+errString(err))
@@ -347,10 +370,17 @@ func (r *runner) process(j *job) {
 	defer scanBufPool.Put(bp)
 scan:
 	for pos := int64(0); pos < size; {
-		cands, next, err := r.scan.window(r.ctx, f, size, pos, *bp)
-		if err != nil {
-			n.Error = joinErr(n.Error, "scan: "+errString(err))
-			break
+		var cands []candidate
+		var next int64
+		if j.prescanned {
+			cands, next = j.cands, size
+		} else {
+			var err error
+			cands, next, err = r.scan.window(r.ctx, f, size, pos, *bp)
+			if err != nil {
+				n.Error = joinErr(n.Error, "scan: "+errString(err))
+				break
+			}
 		}
 		for _, c := range cands {
 			if c.start < covered || c.start >= size {
@@ -444,6 +474,7 @@ func (r *runner) extract(j *job, f *os.File, c candidate, info firmware.Info, av
 	s := newSink(r, sub, dir, j.node.name, blobKids, ext)
 	s.early, s.depth, s.ancestors = !r.weak[info.Name], j.depth+1, anc
 	n, xerr := safeExtract(r.ctx, c.f, ext, avail, s)
+	s.close()
 	if n <= 0 || n > avail || isLimit(xerr) {
 		// A container stopped by a limit covers the rest of its blob:
 		// carving on after it would let a bomb of many members restart.
@@ -460,8 +491,8 @@ func (r *runner) extract(j *job, f *os.File, c candidate, info firmware.Info, av
 	}
 	// A stream that failed after a few bytes, inside a file, is a magic
 	// number that happened to be there (a decompressor's own constant).
-	if !rejected && xerr != nil && !limited && inside && info.Kind == firmware.KindCompression &&
-		s.written.Load() < minWeakOutput {
+	if !rejected && xerr != nil && !limited && inside && (info.Kind == firmware.KindCompression || r.weak[info.Name]) &&
+		s.written.Load() < minFailedOutput {
 		rejected = true
 	}
 	if rejected {
