@@ -715,8 +715,12 @@ func (z *XZReader) endStream() error {
 		}
 		z.in.skip(4)
 	}
-	if h := z.in.peek(len(xzMagic)); bytes.Equal(h, xzMagic) {
-		return z.streamHeader()
+	// Another stream only if its whole header is valid: the magic alone,
+	// followed by anything else, ends the .xz data here.
+	if h := z.in.peek(streamHeaderSize); len(h) == streamHeaderSize && bytes.Equal(h[:len(xzMagic)], xzMagic) {
+		if _, err := parseStreamHeader(h); err == nil {
+			return z.streamHeader()
+		}
 	}
 	if z.in.err != nil && z.in.err != io.EOF && z.in.n == z.in.p {
 		return z.in.err

@@ -3,24 +3,16 @@ package xz
 import (
 	"bytes"
 	"io"
-	"os"
 	"testing"
 
 	"github.com/netvet/netvet/internal/firmware/fwtest"
 	"github.com/netvet/netvet/internal/lzma"
 )
 
-// TestXZReaderBogusMagicAfterStream documents a behaviour of
-// lzma.NewXZReader that Extract works around (bogusNextHeader): after a
-// complete stream, the reader starts another stream on the six magic bytes
-// alone, and fails when the 12-byte stream header is short or its CRC is
-// wrong, although its documentation says reading stops without error at
-// anything that is not another stream. It fails while that holds; it runs
-// only with NETVET_KNOWN_BUGS=1 so that the suite stays green.
+// TestXZReaderBogusMagicAfterStream: after a complete stream, the xz magic
+// followed by a short or corrupt stream header is not another stream; the
+// carve ends before it, without error.
 func TestXZReaderBogusMagicAfterStream(t *testing.T) {
-	if os.Getenv("NETVET_KNOWN_BUGS") == "" {
-		t.Skip("known internal/lzma behaviour; set NETVET_KNOWN_BUGS=1 to run")
-	}
 	c64 := fwtest.Fixture(t, "crc64.xz")
 	for name, tail := range map[string]string{
 		"short header": "\xfd7zXZ\x00junk",
