@@ -29,16 +29,16 @@ func newFirmwareCmd(e *env) *cobra.Command {
 }
 
 type unpackFlags struct {
-	out         string
-	json        bool
-	workers     int
-	totalBytes  string
-	fileSize    string
-	files       int64
-	depth       int
-	ratio       float64
-	maxTime     time.Duration
-	candidates  int
+	out        string
+	json       bool
+	workers    int
+	totalBytes string
+	fileSize   string
+	files      int64
+	depth      int
+	ratio      float64
+	maxTime    time.Duration
+	candidates int
 }
 
 func newUnpackCmd(e *env) *cobra.Command {

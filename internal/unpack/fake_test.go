@@ -62,8 +62,20 @@ func (f fakeContainer) Extract(ctx context.Context, src io.ReaderAt, size int64,
 		off += n
 		return b, err
 	}
-	u16 := func() (int64, error) { b, err := rd(2); if err != nil { return 0, err }; return int64(binary.BigEndian.Uint16(b)), nil }
-	u32 := func() (int64, error) { b, err := rd(4); if err != nil { return 0, err }; return int64(binary.BigEndian.Uint32(b)), nil }
+	u16 := func() (int64, error) {
+		b, err := rd(2)
+		if err != nil {
+			return 0, err
+		}
+		return int64(binary.BigEndian.Uint16(b)), nil
+	}
+	u32 := func() (int64, error) {
+		b, err := rd(4)
+		if err != nil {
+			return 0, err
+		}
+		return int64(binary.BigEndian.Uint32(b)), nil
+	}
 	for {
 		start := off
 		t, err := rd(1)

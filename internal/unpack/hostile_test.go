@@ -187,7 +187,7 @@ func TestHostileZip(t *testing.T) {
 // newc writes a cpio newc archive.
 func newc(entries []struct {
 	name, body, link string
-	mode uint32
+	mode             uint32
 }) []byte {
 	var buf bytes.Buffer
 	pad := func() {
@@ -221,7 +221,7 @@ func TestHostileCpio(t *testing.T) {
 	}
 	img := newc([]struct {
 		name, body, link string
-		mode uint32
+		mode             uint32
 	}{
 		{name: "../victim", body: "pwned", mode: 0o100644},
 		{name: "/etc/netvet-cpio-abs", body: "pwned", mode: 0o100644},

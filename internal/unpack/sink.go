@@ -36,18 +36,18 @@ type sink struct {
 	parent   string   // name of the blob the container was found in
 	blobKids bool     // entries are blobs (payloads of containers, streams)
 
-	mu      sync.Mutex
-	byPath  map[string]*Node
-	dirs    map[string]bool // folders made on disk
+	mu     sync.Mutex
+	byPath map[string]*Node
+	dirs   map[string]bool // folders made on disk
 
 	rootMu   sync.Mutex
 	dirRoots map[string]*os.Root // open roots of recently used folders
 	dirOrder []string
-	top     []*Node
-	files   []*job
-	count   int
-	written atomic.Int64
-	extent  *extentReader
+	top      []*Node
+	files    []*job
+	count    int
+	written  atomic.Int64
+	extent   *extentReader
 
 	// early: queue each extracted file for scanning as soon as it is
 	// written, so another worker searches it while this container is still
