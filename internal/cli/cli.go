@@ -13,8 +13,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-
-	"github.com/netvet/netvet/internal/firmware"
 )
 
 // Exit codes, the same for every command.
@@ -174,5 +172,3 @@ func isTerminal(w io.Writer) bool {
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
-
-var _ = firmware.KindArchive

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"unicode/utf8"
 
 	"github.com/netvet/netvet/internal/firmware"
 )
@@ -66,7 +65,7 @@ func newSink(r *runner, root *os.Root, diskBase, parent string, blobKids bool, e
 // cleanPath turns a stored entry path into a path relative to the
 // container root, or reports why it cannot be extracted.
 func cleanPath(p string) (string, error) {
-	if strings.IndexByte(p, 0) >= 0 || !utf8.ValidString(p) && len(p) > 4096 || len(p) > 4096 {
+	if strings.IndexByte(p, 0) >= 0 || len(p) > 4096 {
 		return "", fmt.Errorf("%w: NUL byte or longer than 4096 bytes", ErrBadName)
 	}
 	if strings.HasPrefix(p, "/") {
@@ -214,9 +213,6 @@ func (s *sink) Put(ctx context.Context, e firmware.Entry, r io.Reader) error {
 		n := s.attach(e, "", displayName(e.Path))
 		n.Error = fmt.Sprintf("%s: not extracted", perr)
 		s.run.stats.Errors.Add(1)
-		if e.Type == firmware.TypeFile && r != nil {
-			// Drain nothing: the format moves on to its next entry.
-		}
 		return nil
 	}
 	n := s.attach(e, rel, rel)
@@ -507,4 +503,3 @@ func (e *extentReader) ReadAt(p []byte, off int64) (int, error) {
 func (e *extentReader) extent() int64 { return e.max.Load() }
 
 var _ firmware.Sink = (*sink)(nil)
-var _ fs.FileMode

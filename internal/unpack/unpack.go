@@ -79,13 +79,12 @@ type runner struct {
 	log     *slog.Logger
 	topName string
 
-	mu      sync.Mutex
-	limits  []error
-	queue   []*job
-	active  int
-	cond    *sync.Cond
-	stopped bool
-	weak    map[string]bool
+	mu     sync.Mutex
+	limits []error
+	queue  []*job
+	active int
+	cond   *sync.Cond
+	weak   map[string]bool
 }
 
 // A chunk of a format whose signature is two bytes long (zlib, lzma) found
