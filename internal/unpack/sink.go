@@ -464,7 +464,7 @@ func (s *sink) writeFile(ctx context.Context, n *Node, rel, disk string, r io.Re
 	n.Size = size
 	n.SHA256 = hex.EncodeToString(h.Sum(nil))
 	if stop == nil {
-		j := &job{node: n, disk: disk, blob: s.blobKids, depth: s.depth, ancestors: s.ancestors}
+		j := &job{node: n, disk: disk, croot: s.diskBase, rel: rel, blob: s.blobKids, depth: s.depth, ancestors: s.ancestors}
 		if !ss.truncated && n.Error == "" {
 			j.prescanned, j.cands, j.hist = true, ss.finish(), ss.hist
 		}

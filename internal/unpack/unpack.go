@@ -56,6 +56,8 @@ type Progress struct {
 type job struct {
 	node      *Node
 	disk      string // relative to the output folder; "" for the image itself
+	croot     string // folder of the container the file was extracted from
+	rel       string // the file's path inside that container
 	depth     int
 	blob      bool
 	ancestors []ancestor
@@ -315,11 +317,16 @@ func (r *runner) openBlob(j *job) (*os.File, error) {
 	return r.root.Open(j.disk)
 }
 
+// extractedDir is the folder that holds the chunks found in a blob. For
+// a file extracted from a container whose folder is C, it is
+// C.carved/<path of the file in C>: outside C, so that no entry of the
+// container (a folder it names "X.extracted", a symlink) can reach into
+// or mix with what netvet extracts from its files.
 func (r *runner) extractedDir(j *job) string {
 	if j.disk == "" {
 		return r.topName + ".extracted"
 	}
-	return j.disk + ".extracted"
+	return path.Join(j.croot+".carved", j.rel)
 }
 
 func isLimit(err error) bool { return errors.Is(err, firmware.ErrLimit) }

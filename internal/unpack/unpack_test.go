@@ -279,3 +279,28 @@ func TestOutputFolderMustBeEmpty(t *testing.T) {
 		t.Fatalf("want not-empty error, got %v", err)
 	}
 }
+
+// TestChunkFoldersOutsideContainer: an archive that names a folder after
+// the place where netvet extracts a sibling file's chunks cannot mix its
+// entries into that extraction.
+func TestChunkFoldersOutsideContainer(t *testing.T) {
+	inner := newBuilder("NVTC").entry(firmware.TypeFile, "real", 0o644, "", []byte("inside")).bytes()
+	img := newBuilder("NVTF").
+		entry(firmware.TypeFile, "blob", 0o644, "", inner).
+		entry(firmware.TypeFile, "blob.extracted/0x0.nvtc/planted", 0o644, "", []byte("planted")).
+		entry(firmware.TypeFile, "blob.carved/planted", 0o644, "", []byte("planted")).
+		bytes()
+	m, out, err := run(t, img, DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	real := node(t, m, "fw.bin/blob/real")
+	dir := filepath.Join(out, filepath.Dir(real.DiskPath))
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) != 1 || ents[0].Name() != "real" {
+		t.Errorf("the chunk's folder %s holds %v, want only real", dir, ents)
+	}
+}
