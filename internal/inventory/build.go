@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +18,7 @@ const (
 	MaxProblems     = 1000 // problems kept; the rest are counted in Inventory.MoreProblems
 	MaxListItems    = 256  // tags, evaluated versions
 	maxInternedKeys = 1 << 16
+	maxMemoKeys     = 1 << 12
 )
 
 // Canonical field (column) names, as in the Element JSON.
@@ -103,18 +105,148 @@ type builder struct {
 	al     *Aliases
 	cache  map[string]string // raw vendor -> normalised
 	intern map[string]string
+	sites  map[string]string // sites are many: they get their own table
+	site   string            // the last site, as rows of one site tend to follow each other
+	memo   [nMemo]map[string]memoed
 	probs  []Problem
 	bad    bool
+
+	// The per-row strings that are not shared (id, name, report id,
+	// origin) are copied into one buffer and made into one string.
+	own   []byte
+	slots [nSlots]slot
+}
+
+// Per-row strings gathered by keep and made by settle.
+const (
+	sID = iota
+	sName
+	sReportID
+	sOrigin
+	sSite
+	nSlots
+)
+
+type slot struct {
+	off, n int
+	set    bool
+}
+
+// Kinds of memoised normalisations of low-cardinality columns.
+const (
+	mGeneration = iota
+	mPlane
+	mSensitivity
+	mSupport
+	mScheme
+	nMemo
+)
+
+// memoed is the outcome of normalising one raw value.
+type memoed struct {
+	out string
+	ok  bool
 }
 
 func newBuilder(input string, al *Aliases) *builder {
 	if al == nil {
 		al = builtinAliases()
 	}
-	return &builder{input: input, al: al, cache: map[string]string{}, intern: map[string]string{}}
+	return &builder{input: input, al: al, cache: map[string]string{}, intern: map[string]string{}, sites: map[string]string{}}
 }
 
-func (b *builder) reset() { b.probs = b.probs[:0]; b.bad = false }
+func (b *builder) reset() {
+	b.probs = b.probs[:0]
+	b.bad = false
+	b.own = b.own[:0]
+	b.slots = [nSlots]slot{}
+}
+
+// keep arranges for slot i to hold a copy of s, made by settle.
+func (b *builder) keep(i int, s string) {
+	b.slots[i] = slot{off: len(b.own), n: len(s), set: true}
+	b.own = append(b.own, s...)
+}
+
+// keepOrigin arranges for the origin slot to hold "name:line".
+func (b *builder) keepOrigin(name string, line int) {
+	off := len(b.own)
+	b.own = append(b.own, name...)
+	b.own = append(b.own, ':')
+	b.own = strconv.AppendInt(b.own, int64(line), 10)
+	b.slots[sOrigin] = slot{off: off, n: len(b.own) - off, set: true}
+}
+
+// settle makes the strings that keep and keepOrigin arranged, with one
+// allocation, and stores them in e; it returns the report id.
+func (b *builder) settle(e *Element) (reportID string) {
+	s := string(b.own)
+	for i := range b.slots {
+		sl := b.slots[i]
+		if !sl.set {
+			continue
+		}
+		v := s[sl.off : sl.off+sl.n]
+		switch i {
+		case sID:
+			e.ID = v
+		case sName:
+			e.Name = v
+		case sReportID:
+			reportID = v
+		case sOrigin:
+			e.Origin = v
+		case sSite:
+			e.Site = v
+			b.site = v
+		}
+	}
+	b.own = b.own[:0]
+	b.slots = [nSlots]slot{}
+	return reportID
+}
+
+// memoise returns f(s), remembered for short values of a column that
+// has few distinct ones. f must depend on s only.
+func (b *builder) memoise(kind int, s string, f func(string) (string, bool)) (string, bool) {
+	m := b.memo[kind]
+	if m == nil {
+		m = map[string]memoed{}
+		b.memo[kind] = m
+	}
+	if r, ok := m[s]; ok {
+		return r.out, r.ok
+	}
+	out, ok := f(s)
+	if len(m) < maxMemoKeys && len(s) <= 64 {
+		m[strings.Clone(s)] = memoed{out: out, ok: ok}
+	}
+	return out, ok
+}
+
+// siteStr interns a site name. When the table is full it returns "" and
+// leaves the copy to settle.
+func (b *builder) siteStr(s string) string {
+	b.slots[sSite] = slot{} // a later value wins over an earlier one
+	if s == "" {
+		return ""
+	}
+	if s == b.site {
+		return b.site
+	}
+	v, ok := b.sites[s]
+	if !ok {
+		if len(b.sites) >= maxInternedKeys || len(s) > 64 {
+			// Not kept: a copy in the row's string, made by settle.
+			b.keep(sSite, s)
+			return ""
+		}
+		v = strings.Clone(s)
+		b.sites[v] = v
+	}
+	b.site = v
+	return v
+}
 
 func (b *builder) errorf(v *value, format string, args ...any) {
 	b.bad = true
@@ -167,10 +299,10 @@ func (b *builder) build(e *Element, vals []value, pos value) bool {
 		}
 		switch v.field {
 		case fID:
-			e.ID = strings.Clone(t)
+			b.keep(sID, t)
 			idVal = v
 		case fName:
-			e.Name = strings.Clone(t)
+			b.keep(sName, t)
 		case fVendor:
 			vendorVal = v
 			if t != "" {
@@ -193,7 +325,7 @@ func (b *builder) build(e *Element, vals []value, pos value) bool {
 			if t == "" {
 				continue
 			}
-			if g, ok := CanonicalGeneration(t); ok {
+			if g, ok := b.memoise(mGeneration, t, CanonicalGeneration); ok {
 				e.Generation = g
 			} else {
 				e.Generation = b.str(strings.ToUpper(t))
@@ -203,16 +335,16 @@ func (b *builder) build(e *Element, vals []value, pos value) bool {
 			if t == "" {
 				continue
 			}
-			if p, ok := CanonicalPlane(t); ok {
+			if p, ok := b.memoise(mPlane, t, CanonicalPlane); ok {
 				e.Plane = p
 			} else {
 				e.Plane = b.str(strings.ToLower(t))
 				b.warnf(v, "plane %q is not one of %s; kept as written", t, strings.Join(Planes, ", "))
 			}
 		case fSite:
-			e.Site = b.str(t)
+			e.Site = b.siteStr(t)
 		case fSiteSensitivity:
-			e.SiteSensitivity = b.str(slug(t))
+			e.SiteSensitivity, _ = b.memoise(mSensitivity, t, func(s string) (string, bool) { return b.str(slug(s)), true })
 		case fInstallDate, fPurchaseDate:
 			if t == "" {
 				continue
@@ -269,11 +401,14 @@ func (b *builder) build(e *Element, vals []value, pos value) bool {
 			if t == "" {
 				continue
 			}
-			u := strings.ToUpper(t)
-			if !isCountryCode(u) {
+			u, ok := b.memoise(mSupport, t, func(s string) (string, bool) {
+				u := b.str(strings.ToUpper(s))
+				return u, isCountryCode(u)
+			})
+			if !ok {
 				b.warnf(v, "%q is not an ISO 3166 alpha-2 country code; kept as written", t)
 			}
-			e.SupportLocation = b.str(u)
+			e.SupportLocation = u
 		case fSanctionsAffected:
 			if t == "" {
 				continue
@@ -286,12 +421,12 @@ func (b *builder) build(e *Element, vals []value, pos value) bool {
 			e.SanctionsAffected = bv
 		case fNESASReportID:
 			if t != "" {
-				ev.ReportID = strings.Clone(t)
+				b.keep(sReportID, t)
 				haveEvidence = true
 			}
 		case fEvidenceScheme:
 			if t != "" {
-				ev.Scheme = b.str(strings.ToUpper(t))
+				ev.Scheme, _ = b.memoise(mScheme, t, func(s string) (string, bool) { return b.str(strings.ToUpper(s)), true })
 			}
 		case fEvaluatedVersions:
 			ev.EvaluatedVersions = b.list(v, t)
@@ -299,7 +434,8 @@ func (b *builder) build(e *Element, vals []value, pos value) bool {
 			e.Tags = append(e.Tags, b.list(v, t)...)
 		}
 	}
-	if haveEvidence {
+	if rid := b.settle(e); haveEvidence {
+		ev.ReportID = rid
 		if ev.Scheme == "" {
 			ev.Scheme = "NESAS"
 		}
@@ -406,6 +542,9 @@ func parseBool(s string) (bool, bool) {
 // parseDateLoose reads YYYY-MM-DD, or an RFC 3339 timestamp (its date as
 // written), and rejects years outside 1900..2199.
 func parseDateLoose(s string) (Date, error) {
+	if d, ok := fastDate(s); ok {
+		return d, nil
+	}
 	var t time.Time
 	var err error
 	if len(s) > 10 {
@@ -428,6 +567,45 @@ func parseDateLoose(s string) (Date, error) {
 	return Date{t}, nil
 }
 
+// fastDate reads a valid YYYY-MM-DD in 1900..2199 without time.Parse;
+// ok is false for anything else, which parseDateLoose then handles.
+func fastDate(s string) (Date, bool) {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return Date{}, false
+	}
+	num := func(s string) (int, bool) {
+		n := 0
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	y, ok1 := num(s[:4])
+	m, ok2 := num(s[5:7])
+	d, ok3 := num(s[8:])
+	if !ok1 || !ok2 || !ok3 || y < 1900 || y > 2199 || m < 1 || m > 12 || d < 1 || d > daysIn(time.Month(m), y) {
+		return Date{}, false
+	}
+	return Date{time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)}, true
+}
+
+func daysIn(m time.Month, y int) int {
+	switch m {
+	case time.February:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case time.April, time.June, time.September, time.November:
+		return 30
+	}
+	return 31
+}
+
 // collector gathers the elements and problems of one load.
 type collector struct {
 	inv    *Inventory
@@ -438,6 +616,26 @@ type collector struct {
 func newCollector(source string, opts LoadOptions) *collector {
 	return &collector{inv: &Inventory{Source: source}, strict: opts.Strict, seen: map[string]string{}}
 }
+
+// reserve makes room for n more elements, so that a large load does not
+// copy its elements and rehash its ids as it grows.
+func (c *collector) reserve(n int) {
+	if n <= 0 {
+		return
+	}
+	// A crafted file can start with short rows and end with long ones:
+	// never reserve more than a large real inventory needs.
+	n = min(n, maxReserve)
+	c.inv.Elements = slices.Grow(c.inv.Elements, n)
+	seen := make(map[string]string, len(c.seen)+n)
+	for k, v := range c.seen {
+		seen[k] = v
+	}
+	c.seen = seen
+}
+
+// maxReserve bounds the elements reserved ahead from an estimate.
+const maxReserve = 2 << 20
 
 // problem records p; in strict mode it returns the error that ends the load.
 func (c *collector) problem(p Problem) error {

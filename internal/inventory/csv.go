@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 )
 
@@ -98,13 +97,25 @@ func loadCSV(ctx context.Context, r io.Reader, name string, opts LoadOptions) (*
 	}
 
 	b := newBuilder(name, opts.Aliases)
-	vals := make([]value, 0, len(hdr))
+	vals := make([]value, 0, len(hdr)) // the used columns; text and position set per row
+	idx := make([]int, 0, len(hdr))    // their column indices
+	for i, f := range cols {
+		if f != "" {
+			vals = append(vals, value{field: f, label: labels[i]})
+			idx = append(idx, i)
+		}
+	}
 	idCol := where[fID]
+	dataStart := recStart
+	sized, _ := r.(interface{ Len() int })
 	for n := 0; ; n++ {
 		if n&4095 == 0 {
 			if err := ctx.Err(); err != nil {
 				return c.inv, err
 			}
+		}
+		if n == reserveAfter && sized != nil {
+			c.reserve(estimateRows(n, recStart-dataStart, sized.Len()))
 		}
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -137,17 +148,14 @@ func loadCSV(ctx context.Context, r io.Reader, name string, opts LoadOptions) (*
 			}
 			continue
 		}
-		vals = vals[:0]
-		for i, f := range cols {
-			if f == "" {
-				continue
-			}
-			l, col := cr.FieldPos(i)
-			vals = append(vals, value{field: f, label: labels[i], text: rec[i], line: l, col: col})
+		for j, i := range idx {
+			v := &vals[j]
+			v.text = rec[i]
+			v.line, v.col = cr.FieldPos(i)
 		}
 		b.reset()
 		var e Element
-		e.Origin = name + ":" + strconv.Itoa(line)
+		b.keepOrigin(name, line)
 		keep := b.build(&e, vals, value{line: line, col: 1})
 		il, ic := cr.FieldPos(idCol)
 		if err := c.record(b, &e, keep, value{label: labels[idCol], line: il, col: ic}); err != nil {
@@ -155,6 +163,20 @@ func loadCSV(ctx context.Context, r io.Reader, name string, opts LoadOptions) (*
 		}
 	}
 	return c.inv, nil
+}
+
+// reserveAfter is the number of rows read before the rest are estimated.
+const reserveAfter = 1024
+
+// estimateRows guesses how many rows the unread bytes hold, from the n
+// rows in the first read bytes. It never guesses fewer than 32 bytes a
+// row, so crafted short first rows cannot make it reserve much.
+func estimateRows(n int, read int64, unread int) int {
+	if n == 0 || read <= 0 || unread <= 0 {
+		return 0
+	}
+	per := max(read/int64(n), 32)
+	return int(int64(unread)/per) + int(int64(unread)/per/20) // 5% slack
 }
 
 func csvProblem(name string, err error) Problem {

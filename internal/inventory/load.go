@@ -55,7 +55,14 @@ func Load(ctx context.Context, path string, opts LoadOptions) (*Inventory, error
 	}
 	switch Sniff(filepath.Ext(path), head) {
 	case FormatCSV:
-		return loadCSV(ctx, br, name, opts)
+		var r io.Reader = br
+		if fh, ok := f.(*os.File); ok {
+			if fi, err := fh.Stat(); err == nil && fi.Mode().IsRegular() {
+				// The loader sizes its tables from the bytes left to read.
+				r = &sizedReader{r: br, left: fi.Size()}
+			}
+		}
+		return loadCSV(ctx, r, name, opts)
 	case FormatTMF639:
 		return loadTMF639(ctx, br, name, opts)
 	default:
@@ -92,3 +99,18 @@ func looksTMF639(t []byte) bool {
 	}
 	return false
 }
+
+// sizedReader reports how many bytes of a file of known size are left.
+type sizedReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (s *sizedReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	s.left -= int64(n)
+	return n, err
+}
+
+// Len returns the bytes not read yet.
+func (s *sizedReader) Len() int { return int(max(s.left, 0)) }
