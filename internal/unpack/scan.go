@@ -73,43 +73,11 @@ func (s *scanner) window(ctx context.Context, r io.ReaderAt, size, pos int64, bu
 		return nil, pos, rerr
 	}
 	b := buf[:m]
-	limit := len(b) - 1
-	if limit > scanWindow {
-		limit = scanWindow // later positions belong to the next window
-	}
-	var cands []candidate
-	hit := &s.hit
-	for i := 0; i < limit; i++ {
-		// The 8 KiB bitmap stays in the L1 cache; the table is touched only on a hit.
-		k := uint16(b[i])<<8 | uint16(b[i+1])
-		if hit[k>>6]&(1<<(k&63)) == 0 {
-			continue
-		}
-		for _, e := range s.table[k] {
-			if i+len(e.magic) <= len(b) && bytes.Equal(b[i:i+len(e.magic)], e.magic) {
-				start := pos + int64(i) - e.offset
-				if start < 0 {
-					continue
-				}
-				cands = append(cands, candidate{start: start, rank: e.rank, f: e.f})
-			}
-		}
-	}
-	sort.Slice(cands, func(i, j int) bool {
-		if cands[i].start != cands[j].start {
-			return cands[i].start < cands[j].start
-		}
-		return cands[i].rank < cands[j].rank
-	})
-	// One candidate per (start, format).
-	out := cands[:0]
-	for i, c := range cands {
-		if i > 0 && c.start == cands[i-1].start && c.rank == cands[i-1].rank {
-			continue
-		}
-		out = append(out, c)
-	}
-	return out, min(pos+scanWindow, size), nil
+	// Positions past the window belong to the next one; the overlap only
+	// completes magics that start inside it.
+	ss := streamScan{s: s, max: math.MaxInt}
+	ss.scanBuf(b, pos, min(len(b), scanWindow))
+	return ss.finish(), min(pos+scanWindow, size), nil
 }
 
 var regionBufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
