@@ -15,6 +15,8 @@ import (
 	"math/bits"
 	"sync"
 
+	"github.com/netvet/netvet/internal/firmware/format/internal/payload"
+
 	"github.com/netvet/netvet/internal/firmware"
 	"github.com/netvet/netvet/internal/lzma"
 )
@@ -178,7 +180,7 @@ func (format) Extract(ctx context.Context, src io.ReaderAt, size int64, dst firm
 	if !ok {
 		return 0, errors.New("lzma: implausible header")
 	}
-	in := &ctxReader{ctx: ctx, r: io.NewSectionReader(src, 0, size)}
+	in := &payload.CtxReader{Ctx: ctx, R: io.NewSectionReader(src, 0, size)}
 	r, err := lzma.NewLZMAReader(in, maxDict)
 	if err != nil {
 		if err := ctx.Err(); err != nil {
@@ -186,63 +188,21 @@ func (format) Extract(ctx context.Context, src io.ReaderAt, size int64, dst firm
 		}
 		return 0, fmt.Errorf("lzma: header: %w", err)
 	}
-	s := &stream{ctx: ctx, r: r}
+	s := &payload.Stream{Ctx: ctx, R: r}
 	e := firmware.Entry{Type: firmware.TypeFile, Mode: 0o644, Offset: 0, Size: max(h.usize, 0)}
 	if err := dst.Put(ctx, e, s); err != nil {
 		return 0, err
 	}
-	if s.err != nil {
+	if s.Err != nil {
 		if err := ctx.Err(); err != nil {
 			return r.Consumed(), err
 		}
-		return r.Consumed(), fmt.Errorf("%w: at offset %#x: %w", ErrTruncated, r.Consumed(), s.err)
+		return r.Consumed(), fmt.Errorf("%w: at offset %#x: %w", ErrTruncated, r.Consumed(), s.Err)
 	}
-	if !s.eof {
+	if !s.Done() {
 		// The sink stopped reading early without an error: the length of
 		// the stream is unknown.
 		return 0, nil
 	}
 	return r.Consumed(), nil
-}
-
-// stream hands the decompressed data to the sink. A decoding error ends
-// the data and is kept in err, so the sink keeps what was decoded.
-type stream struct {
-	ctx context.Context
-	r   *lzma.LZMAReader
-	err error
-	eof bool
-}
-
-func (s *stream) Read(p []byte) (int, error) {
-	if s.err != nil || s.eof {
-		return 0, io.EOF
-	}
-	if err := s.ctx.Err(); err != nil {
-		return 0, err
-	}
-	n, err := s.r.Read(p)
-	switch {
-	case err == io.EOF:
-		s.eof = true
-	case err != nil:
-		s.err = err
-	}
-	if n == 0 && (s.eof || s.err != nil) {
-		return 0, io.EOF
-	}
-	return n, nil
-}
-
-// ctxReader stops reading the compressed input once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

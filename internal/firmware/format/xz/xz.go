@@ -15,6 +15,8 @@ import (
 	"io"
 	"sync"
 
+	"github.com/netvet/netvet/internal/firmware/format/internal/payload"
+
 	"github.com/netvet/netvet/internal/firmware"
 	"github.com/netvet/netvet/internal/lzma"
 )
@@ -95,7 +97,7 @@ func (format) Identify(src io.ReaderAt, size int64) bool {
 }
 
 func (format) Extract(ctx context.Context, src io.ReaderAt, size int64, dst firmware.Sink) (int64, error) {
-	in := &ctxReader{ctx: ctx, r: io.NewSectionReader(src, 0, size)}
+	in := &payload.CtxReader{Ctx: ctx, R: io.NewSectionReader(src, 0, size)}
 	z, err := lzma.NewXZReader(in, maxDict)
 	if err != nil {
 		if err := ctx.Err(); err != nil {
@@ -107,21 +109,21 @@ func (format) Extract(ctx context.Context, src io.ReaderAt, size int64, dst firm
 		}
 		return 0, fmt.Errorf("%w: stream header: %w", sentinel, err)
 	}
-	s := &stream{ctx: ctx, z: z}
+	s := &payload.Stream{Ctx: ctx, R: z}
 	e := firmware.Entry{Type: firmware.TypeFile, Mode: 0o644, Offset: 0}
 	if err := dst.Put(ctx, e, s); err != nil {
 		return z.Consumed(), err
 	}
-	if s.err != nil {
+	if s.Err != nil {
 		if err := ctx.Err(); err != nil {
 			return z.Consumed(), err
 		}
 		if p, ok := bogusNextHeader(src, size, z.Consumed()); ok {
 			return trimPadding(ctx, src, p)
 		}
-		return z.Consumed(), fmt.Errorf("%w: at offset %#x: %w", ErrTruncated, z.Consumed(), classifyWrap(s.err))
+		return z.Consumed(), fmt.Errorf("%w: at offset %#x: %w", ErrTruncated, z.Consumed(), classifyWrap(s.Err))
 	}
-	if !s.eof {
+	if !s.Done() {
 		// The sink stopped reading early without an error: the length of
 		// the stream is unknown.
 		return 0, nil
@@ -210,47 +212,4 @@ func trimPadding(ctx context.Context, src io.ReaderAt, end int64) (int64, error)
 		pos -= n
 	}
 	return end, nil
-}
-
-// stream hands the decompressed data to the sink. A decoding error ends
-// the data and is kept in err, so the sink keeps what was decoded.
-type stream struct {
-	ctx context.Context
-	z   *lzma.XZReader
-	err error
-	eof bool
-}
-
-func (s *stream) Read(p []byte) (int, error) {
-	if s.err != nil || s.eof {
-		return 0, io.EOF
-	}
-	if err := s.ctx.Err(); err != nil {
-		return 0, err
-	}
-	n, err := s.z.Read(p)
-	switch {
-	case err == io.EOF:
-		s.eof = true
-	case err != nil:
-		s.err = err
-	}
-	if n == 0 && (s.eof || s.err != nil) {
-		return 0, io.EOF
-	}
-	return n, nil
-}
-
-// ctxReader stops reading the compressed input once ctx is done, which
-// also bounds the decoder's walk through long stream padding.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

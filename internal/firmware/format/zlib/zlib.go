@@ -10,6 +10,8 @@ import (
 	"io"
 	"sync"
 
+	"github.com/netvet/netvet/internal/firmware/format/internal/payload"
+
 	kzlib "github.com/klauspost/compress/zlib"
 
 	"github.com/netvet/netvet/internal/firmware"
@@ -132,39 +134,13 @@ func (format) Extract(ctx context.Context, src io.ReaderAt, size int64, dst firm
 	if err != nil {
 		return 0, fmt.Errorf("zlib: header: %w", err)
 	}
-	r := &stream{ctx: ctx, r: z}
+	r := &payload.Stream{Ctx: ctx, R: z}
 	e := firmware.Entry{Type: firmware.TypeFile, Mode: 0o644, Offset: 0}
 	if err := dst.Put(ctx, e, r); err != nil {
 		return 0, err
 	}
-	if r.err != nil {
-		return bc.N, fmt.Errorf("%w: %w", ErrTruncated, r.err)
+	if r.Err != nil {
+		return bc.N, fmt.Errorf("%w: %w", ErrTruncated, r.Err)
 	}
 	return bc.N, nil
-}
-
-// stream ends the data at the first decoding error, keeping the error, so
-// the sink keeps what was decompressed before it.
-type stream struct {
-	ctx context.Context
-	r   io.Reader
-	err error
-}
-
-func (s *stream) Read(p []byte) (int, error) {
-	if s.err != nil {
-		return 0, io.EOF
-	}
-	if err := s.ctx.Err(); err != nil {
-		return 0, err
-	}
-	n, err := s.r.Read(p)
-	if err != nil && err != io.EOF {
-		s.err = err
-		err = nil
-		if n == 0 {
-			err = io.EOF
-		}
-	}
-	return n, err
 }

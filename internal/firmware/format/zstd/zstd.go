@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/netvet/netvet/internal/firmware/format/internal/payload"
+
 	kzstd "github.com/klauspost/compress/zstd"
 
 	"github.com/netvet/netvet/internal/firmware"
@@ -204,38 +206,13 @@ func (format) Extract(ctx context.Context, src io.ReaderAt, size int64, dst firm
 		return 0, fmt.Errorf("zstd: %w", err)
 	}
 	defer d.Close()
-	s := &stream{ctx: ctx, r: d}
+	s := &payload.Stream{Ctx: ctx, R: d}
 	e := firmware.Entry{Type: firmware.TypeFile, Mode: 0o644, Offset: 0}
 	if err := dst.Put(ctx, e, s); err != nil {
 		return end, err
 	}
-	if err := errors.Join(s.err, walkErr); err != nil {
+	if err := errors.Join(s.Err, walkErr); err != nil {
 		return end, fmt.Errorf("%w: %w", ErrTruncated, err)
 	}
 	return end, nil
-}
-
-// stream ends the data at the first decoding error, keeping the error.
-type stream struct {
-	ctx context.Context
-	r   io.Reader
-	err error
-}
-
-func (s *stream) Read(p []byte) (int, error) {
-	if s.err != nil {
-		return 0, io.EOF
-	}
-	if err := s.ctx.Err(); err != nil {
-		return 0, err
-	}
-	n, err := s.r.Read(p)
-	if err != nil && err != io.EOF {
-		s.err = err
-		err = nil
-		if n == 0 {
-			err = io.EOF
-		}
-	}
-	return n, err
 }

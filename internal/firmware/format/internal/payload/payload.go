@@ -1,7 +1,7 @@
-// Package payload streams the payloads of firmware containers into a sink
-// while feeding the same bytes to the checksum the container records, so
-// that a payload is read once and its checksum is verified even when the
-// sink stops reading early.
+// Package payload streams what formats extract into a sink: the payloads
+// of firmware containers, read once while the checksum the container
+// records is verified, and the output of decoders, whose errors end the
+// data without losing what was decoded.
 package payload
 
 import (
@@ -49,3 +49,51 @@ func HashRange(ctx context.Context, format string, w io.Writer, src io.ReaderAt,
 	}
 	return nil
 }
+
+// Stream hands a decoder's output to a sink. A decoding error ends the
+// data (the sink sees io.EOF and keeps what was decoded) and is kept in
+// Err for the format to report; a cancelled context is passed through.
+type Stream struct {
+	Ctx context.Context
+	R   io.Reader
+	Err error
+	eof bool
+}
+
+// Read implements io.Reader.
+func (s *Stream) Read(p []byte) (int, error) {
+	if s.Err != nil || s.eof {
+		return 0, io.EOF
+	}
+	if err := s.Ctx.Err(); err != nil {
+		return 0, err
+	}
+	n, err := s.R.Read(p)
+	switch {
+	case err == io.EOF:
+		s.eof = true
+	case err != nil:
+		s.Err = err
+	}
+	if n == 0 && (s.eof || s.Err != nil) {
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// CtxReader stops reading its input once Ctx is done.
+type CtxReader struct {
+	Ctx context.Context
+	R   io.Reader
+}
+
+// Read implements io.Reader.
+func (c *CtxReader) Read(p []byte) (int, error) {
+	if err := c.Ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.R.Read(p)
+}
+
+// Done reports whether the decoder reached the end of its data.
+func (s *Stream) Done() bool { return s.eof }
