@@ -101,6 +101,18 @@ func (fl *exposureFlags) engine() (*policy.Engine, error) {
 	return eng, nil
 }
 
+// setup is what every exposure command does first: cap memory, check the
+// flags for formats, and compile the policy packs.
+func (fl *exposureFlags) setup(formats []string) (inventory.Date, *policy.Engine, error) {
+	softMemoryLimit()
+	at, err := fl.check(formats)
+	if err != nil {
+		return at, nil, err
+	}
+	eng, err := fl.engine()
+	return at, eng, err
+}
+
 func (fl *exposureFlags) loadOptions() (inventory.LoadOptions, error) {
 	opts := inventory.LoadOptions{Strict: fl.strict}
 	if fl.aliases != "" {
@@ -229,12 +241,7 @@ due on the date.`,
   NETVET_NETBOX_TOKEN=... netvet exposure assess --netbox https://netbox.example.net --policy uk`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			softMemoryLimit()
-			at, err := fl.check(report.AssessFormats)
-			if err != nil {
-				return err
-			}
-			eng, err := fl.engine()
+			at, eng, err := fl.setup(report.AssessFormats)
 			if err != nil {
 				return err
 			}
@@ -282,12 +289,7 @@ designated elements first. No element is listed twice.`,
   netvet exposure plan inventory.csv --policy uk --at 2026-01-01 -f markdown`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			softMemoryLimit()
-			at, err := fl.check(report.PlanFormats)
-			if err != nil {
-				return err
-			}
-			eng, err := fl.engine()
+			at, eng, err := fl.setup(report.PlanFormats)
 			if err != nil {
 				return err
 			}
@@ -318,12 +320,7 @@ and the violations closed, opened or changed.`,
   netvet exposure diff old.json new.json --policy uk,de -f markdown -o progress.md`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			softMemoryLimit()
-			at, err := fl.check(report.DiffFormats)
-			if err != nil {
-				return err
-			}
-			eng, err := fl.engine()
+			at, eng, err := fl.setup(report.DiffFormats)
 			if err != nil {
 				return err
 			}
