@@ -1,0 +1,27 @@
+//go:build tools
+
+// Package tools pins the libraries the firmware scan and build-equivalence
+// packages are built on, so that go.mod keeps them while those packages
+// are written.
+package tools
+
+import (
+	_ "github.com/CycloneDX/cyclonedx-go"
+	_ "github.com/ProtonMail/go-crypto/openpgp"
+	_ "github.com/anchore/grype/grype"
+	_ "github.com/anchore/grype/grype/db/v6"
+	_ "github.com/anchore/grype/grype/db/v6/testdb"
+	_ "github.com/anchore/grype/grype/matcher"
+	_ "github.com/anchore/syft/syft"
+	_ "github.com/anchore/syft/syft/source/directorysource"
+	_ "github.com/glaslos/tlsh"
+	_ "github.com/openvex/go-vex/pkg/vex"
+	_ "github.com/owenrumney/go-sarif/v2/sarif"
+	_ "github.com/sigstore/sigstore-go/pkg/verify"
+	_ "github.com/sigstore/sigstore-go/pkg/bundle"
+	_ "github.com/sigstore/sigstore-go/pkg/root"
+	_ "github.com/smallstep/pkcs7"
+	_ "github.com/zricethezav/gitleaks/v8/detect"
+	_ "golang.org/x/term"
+	_ "modernc.org/sqlite"
+)
