@@ -1,4 +1,4 @@
-//go:build tools
+//go:build netvetpins
 
 // Package tools pins the libraries the firmware scan and build-equivalence
 // packages are built on, so that go.mod keeps them while those packages
