@@ -188,9 +188,12 @@ type ImageRef struct {
 // Every slice is sorted so that the same image and database give the same
 // bytes.
 type ScanReport struct {
-	Tool      string        `json:"tool"`
-	Version   string        `json:"version"`
-	Image     ImageRef      `json:"image"`
+	Tool    string   `json:"tool"`
+	Version string   `json:"version"`
+	Image   ImageRef `json:"image"`
+	// AsOf is the date (YYYY-MM-DD) that expiry and end-of-life checks
+	// were made against: the --at flag, or the day of the scan.
+	AsOf      string        `json:"as_of"`
 	Summary   Summary       `json:"summary"`
 	Unpack    UnpackInfo    `json:"unpack"`
 	Analyzers []AnalyzerRun `json:"analyzers"`
