@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/netvet/netvet/internal/firmware"
 	"github.com/netvet/netvet/internal/firmware/format/all"
@@ -29,9 +30,14 @@ func newFirmwareCmd(e *env) *cobra.Command {
 }
 
 type unpackFlags struct {
-	out        string
-	json       bool
-	workers    int
+	out     string
+	json    bool
+	workers int
+	limits  limitFlags
+}
+
+// limitFlags are the extraction limits, shared by every command that unpacks.
+type limitFlags struct {
 	totalBytes string
 	fileSize   string
 	files      int64
@@ -41,9 +47,35 @@ type unpackFlags struct {
 	candidates int
 }
 
+func (l *limitFlags) register(f *pflag.FlagSet) {
+	def := unpack.DefaultLimits()
+	f.StringVar(&l.totalBytes, "max-total-bytes", formatSize(def.MaxTotalBytes), "limit: bytes written in all")
+	f.StringVar(&l.fileSize, "max-file-size", formatSize(def.MaxFileSize), "limit: size of one extracted file")
+	f.Int64Var(&l.files, "max-files", def.MaxFiles, "limit: number of extracted objects")
+	f.IntVar(&l.depth, "max-depth", def.MaxDepth, "limit: containers nested in containers")
+	f.Float64Var(&l.ratio, "max-ratio", def.MaxRatio, "limit: expansion of one container (bytes out per byte in), checked past 64 MiB out")
+	f.DurationVar(&l.maxTime, "max-time", def.MaxTime, "limit: wall time of the unpack")
+	f.IntVar(&l.candidates, "max-candidates", def.MaxCandidates, "limit: signature matches examined in one blob")
+}
+
+func (l *limitFlags) get() (unpack.Limits, error) {
+	lim := unpack.DefaultLimits()
+	var err error
+	if lim.MaxTotalBytes, err = parseSize(l.totalBytes); err != nil {
+		return lim, &UsageError{fmt.Errorf("--max-total-bytes: %w", err)}
+	}
+	if lim.MaxFileSize, err = parseSize(l.fileSize); err != nil {
+		return lim, &UsageError{fmt.Errorf("--max-file-size: %w", err)}
+	}
+	lim.MaxFiles, lim.MaxDepth, lim.MaxRatio, lim.MaxTime, lim.MaxCandidates = l.files, l.depth, l.ratio, l.maxTime, l.candidates
+	if err := lim.Validate(); err != nil {
+		return lim, &UsageError{err}
+	}
+	return lim, nil
+}
+
 func newUnpackCmd(e *env) *cobra.Command {
 	var fl unpackFlags
-	def := unpack.DefaultLimits()
 	cmd := &cobra.Command{
 		Use:   "unpack IMAGE -o DIR",
 		Short: "Extract a firmware image recursively and safely",
@@ -76,17 +108,9 @@ manifest.`,
 			if fl.out == "" {
 				return &UsageError{fmt.Errorf("unpack: -o DIR is required (the folder to extract into)")}
 			}
-			lim := def
-			var err error
-			if lim.MaxTotalBytes, err = parseSize(fl.totalBytes); err != nil {
-				return &UsageError{fmt.Errorf("--max-total-bytes: %w", err)}
-			}
-			if lim.MaxFileSize, err = parseSize(fl.fileSize); err != nil {
-				return &UsageError{fmt.Errorf("--max-file-size: %w", err)}
-			}
-			lim.MaxFiles, lim.MaxDepth, lim.MaxRatio, lim.MaxTime, lim.MaxCandidates = fl.files, fl.depth, fl.ratio, fl.maxTime, fl.candidates
-			if err := lim.Validate(); err != nil {
-				return &UsageError{err}
+			lim, err := fl.limits.get()
+			if err != nil {
+				return err
 			}
 			prog := &unpack.Progress{}
 			stopProgress := startProgress(e, prog)
@@ -116,13 +140,7 @@ manifest.`,
 	f.StringVarP(&fl.out, "output", "o", "", "folder to extract into (must not exist or be empty)")
 	f.BoolVar(&fl.json, "json", false, "print the manifest as JSON on stdout instead of a summary")
 	f.IntVar(&fl.workers, "workers", 0, "blobs processed in parallel (0: one per CPU)")
-	f.StringVar(&fl.totalBytes, "max-total-bytes", formatSize(def.MaxTotalBytes), "limit: bytes written in all")
-	f.StringVar(&fl.fileSize, "max-file-size", formatSize(def.MaxFileSize), "limit: size of one extracted file")
-	f.Int64Var(&fl.files, "max-files", def.MaxFiles, "limit: number of extracted objects")
-	f.IntVar(&fl.depth, "max-depth", def.MaxDepth, "limit: containers nested in containers")
-	f.Float64Var(&fl.ratio, "max-ratio", def.MaxRatio, "limit: expansion of one container (bytes out per byte in), checked past 64 MiB out")
-	f.DurationVar(&fl.maxTime, "max-time", def.MaxTime, "limit: wall time of the run")
-	f.IntVar(&fl.candidates, "max-candidates", def.MaxCandidates, "limit: signature matches examined in one blob")
+	fl.limits.register(f)
 	return cmd
 }
 
