@@ -17,6 +17,7 @@ import (
 	"github.com/netvet/netvet/internal/exposure/report"
 	"github.com/netvet/netvet/internal/inventory"
 	"github.com/netvet/netvet/internal/policy"
+	"github.com/netvet/netvet/internal/store"
 )
 
 // NetBoxTokenEnv names the environment variable holding the NetBox API token.
@@ -52,6 +53,7 @@ type exposureFlags struct {
 	format    string
 	output    string
 	netbox    string
+	ledger    string
 }
 
 func (fl *exposureFlags) register(cmd *cobra.Command, formats []string, atHelp string) {
@@ -252,6 +254,11 @@ due on the date.`,
 			start := time.Now()
 			a := exposure.Assess(inv, eng, at)
 			e.log.Debug("assessed", "elements", len(inv.Elements), "violations", len(a.Violations), "took", time.Since(start))
+			if fl.ledger != "" {
+				if err := fl.markEvaluated(cmd.Context(), a); err != nil {
+					return err
+				}
+			}
 			if err := writeOutput(e, fl.output, func(w io.Writer) error { return report.Assessment(w, a, fl.format) }); err != nil {
 				return err
 			}
@@ -265,7 +272,36 @@ due on the date.`,
 	fl.register(cmd, report.AssessFormats, "date of assessment")
 	cmd.Flags().StringVar(&fl.netbox, "netbox", "", "read the inventory from this NetBox URL (token in "+NetBoxTokenEnv+")")
 	cmd.Flags().BoolVar(&failOn, "fail-on-violation", false, "exit 3 when violations are due on the date")
+	cmd.Flags().StringVar(&fl.ledger, "ledger", "", "evaluated-versions ledger (netvet ledger): count the elements whose vendor, model and software version no lab evaluated")
 	return cmd
+}
+
+// markEvaluated reads the evaluated versions from the ledger and marks
+// the elements none of them covers.
+func (fl *exposureFlags) markEvaluated(ctx context.Context, a *exposure.Assessment) error {
+	db, err := store.OpenReadOnly(ctx, fl.ledger)
+	if err != nil {
+		return fmt.Errorf("--ledger: %w", err)
+	}
+	defer db.Close()
+	prods, err := db.EvaluatedProducts(ctx)
+	if err != nil {
+		return fmt.Errorf("--ledger %s: %w", fl.ledger, err)
+	}
+	opts, err := fl.loadOptions()
+	if err != nil {
+		return err
+	}
+	al := opts.Aliases
+	if al == nil {
+		al = inventory.DefaultAliases()
+	}
+	versions := make([]exposure.EvaluatedVersion, len(prods))
+	for i, p := range prods {
+		versions[i] = exposure.EvaluatedVersion{Vendor: p.Vendor, Product: p.Product, Version: p.Version}
+	}
+	exposure.MarkEvaluated(a, fl.ledger, versions, al.Normalise)
+	return nil
 }
 
 func newPlanCmd(e *env) *cobra.Command {

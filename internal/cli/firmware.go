@@ -23,9 +23,12 @@ func newFirmwareCmd(e *env) *cobra.Command {
 		Use:   "firmware",
 		Short: "Open and vet vendor firmware images",
 		Example: `  netvet firmware unpack fw.bin -o fw.out
+  netvet firmware scan fw.bin -f html -o fw.html
+  netvet firmware diff evaluated.bin deployed.bin
+  netvet firmware verify fw.bin --manifest SHA256SUMS --sig SHA256SUMS.asc --key vendor.asc
   netvet firmware formats`,
 	}
-	cmd.AddCommand(newUnpackCmd(e), newFormatsCmd(e))
+	cmd.AddCommand(newUnpackCmd(e), newScanCmd(e), newFirmwareDiffCmd(e), newFirmwareVerifyCmd(e), newFormatsCmd(e))
 	return cmd
 }
 

@@ -54,6 +54,9 @@ type Assessment struct {
 	Warnings     []string            `json:"warnings,omitempty"`
 	Problems     []inventory.Problem `json:"problems,omitempty"`
 	MoreProblems int                 `json:"more_problems,omitempty"`
+	// Evaluation counts the elements running versions no lab evaluated;
+	// set by MarkEvaluated when a ledger is given.
+	Evaluation *Evaluation `json:"evaluation,omitempty"`
 
 	inv  *inventory.Inventory
 	byID map[string]int

@@ -23,5 +23,5 @@ import (
 	_ "github.com/smallstep/pkcs7"
 	_ "github.com/zricethezav/gitleaks/v8/detect"
 	_ "golang.org/x/term"
-	_ "modernc.org/sqlite"
+	_ "github.com/glebarez/go-sqlite"
 )

@@ -206,6 +206,20 @@ func assessText(w io.Writer, a *exposure.Assessment) error {
 			ew.printf("    %s: %s\n", plural(len(v.Elements), "element", "elements"), listIDs(v.Elements, 10))
 		}
 	}
+	if ev := a.Evaluation; ev != nil {
+		ew.printf("\nEVALUATED VERSIONS (ledger %s, %d evaluated versions): %d of %d elements run a version no lab evaluated",
+			clean(ev.Ledger), ev.Versions, ev.NotEvaluated, ev.Elements)
+		if ev.NoVersion > 0 {
+			ew.printf(" (%d without a software version)", ev.NoVersion)
+		}
+		ew.printf("\n")
+		tw = newTab(ew)
+		fmt.Fprintln(tw, "  DOMAIN\tELEMENTS\tNOT EVALUATED\tNO VERSION\tELEMENTS NOT EVALUATED")
+		for _, d := range ev.Domains {
+			fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\t%s\n", clean(d.Domain), d.Elements, d.NotEvaluated, d.NoVersion, listIDs(d.NotEvaluatedElements, 5))
+		}
+		tw.Flush()
+	}
 	if len(a.Problems) > 0 {
 		ew.printf("\nINPUT PROBLEMS (%d rows skipped)\n", a.Skipped)
 		for i, p := range a.Problems {
