@@ -1,6 +1,8 @@
 package firmware_test
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/netvet/netvet/internal/firmware"
@@ -49,5 +51,29 @@ func TestRootLookup(t *testing.T) {
 	}
 	if f.Type != firmware.TypeFile || f.Root != r {
 		t.Fatalf("file = %+v", f)
+	}
+}
+
+func TestFSFromDirNested(t *testing.T) {
+	src := t.TempDir()
+	for _, p := range []string{"a/b/c.txt", "top.txt"} {
+		full := src + "/" + p
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(p), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr := fwtest.FSFromDir(t, src)
+	for _, p := range []string{"/a/b/c.txt", "/top.txt"} {
+		f := tr.Roots[0].Lookup(p)
+		if f == nil {
+			t.Fatalf("%s missing", p)
+		}
+		b, err := tr.ReadFile(f, 100)
+		if err != nil || string(b) != p[1:] {
+			t.Fatalf("%s: %q %v", p, b, err)
+		}
 	}
 }

@@ -78,6 +78,9 @@ func FS(t testing.TB, entries ...FSEntry) *firmware.Tree {
 				f.Mode = 0o644
 			}
 			disk := filepath.Join(dir, "rootfs", filepath.FromSlash(p))
+			if err := os.MkdirAll(filepath.Dir(disk), 0o755); err != nil {
+				t.Fatal(err)
+			}
 			if err := os.WriteFile(disk, []byte(e.Data), 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -89,7 +92,11 @@ func FS(t testing.TB, entries ...FSEntry) *firmware.Tree {
 			if f.Mode == 0 {
 				f.Mode = 0o755
 			}
+			f.Disk = "rootfs" + p
 			seen[p] = true
+			if err := os.MkdirAll(filepath.Join(dir, "rootfs", filepath.FromSlash(p)), 0o755); err != nil {
+				t.Fatal(err)
+			}
 		case firmware.TypeSymlink:
 			if f.Mode == 0 {
 				f.Mode = 0o777
