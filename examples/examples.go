@@ -13,3 +13,8 @@ var DemoFirmware []byte
 
 // DemoFirmwareName is the file name the demo image is unpacked under.
 const DemoFirmwareName = "demo-router.bin"
+
+// DemoVulnDB is a small grype v6 vulnerability database archive for the
+// demo, built from real NVD records by vulndb/build_test.go; nil when it
+// has not been built.
+var DemoVulnDB []byte

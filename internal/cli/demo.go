@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,10 @@ import (
 	"github.com/netvet/netvet/examples"
 	exex "github.com/netvet/netvet/examples/exposure"
 	"github.com/netvet/netvet/internal/exposure"
+	analyzeall "github.com/netvet/netvet/internal/firmware/analyze/all"
+	"github.com/netvet/netvet/internal/firmware/report"
+	"github.com/netvet/netvet/internal/scan"
+	"github.com/netvet/netvet/internal/vuln"
 	"github.com/netvet/netvet/internal/firmware/format/all"
 	"github.com/netvet/netvet/internal/inventory"
 	"github.com/netvet/netvet/internal/policy"
@@ -21,7 +26,7 @@ import (
 )
 
 func newDemoCmd(e *env) *cobra.Command {
-	var out string
+	var out, html string
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run netvet on the bundled example router firmware",
@@ -33,7 +38,8 @@ across radio, core, transport, management and fixed access) against the UK
 and German policy packs, and print the replacement plan's summary.
 Nothing is downloaded; the image and the inventory are part of netvet.`,
 		Example: `  netvet demo
-  netvet demo -o demo.out   # keep the extracted tree and manifest`,
+  netvet demo -o demo.out               # keep the extracted tree and manifest
+  netvet demo --html /tmp/report.html   # write the scan's HTML report there`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			tmp, err := os.MkdirTemp("", "netvet-demo-")
@@ -67,11 +73,51 @@ Nothing is downloaded; the image and the inventory are part of netvet.`,
 			if err != nil {
 				return err
 			}
+			if err := demoScan(cmd.Context(), e, dir, tmp, html); err != nil {
+				return err
+			}
 			return demoExposure(e.stdout)
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "keep the extracted tree and manifest in this folder")
+	cmd.Flags().StringVar(&html, "html", "netvet-demo-report.html", "write the scan's HTML report to this file")
 	return cmd
+}
+
+// demoScan scans the unpacked example image and prints the summary, then
+// writes the HTML report.
+func demoScan(ctx context.Context, e *env, dir, tmp, htmlPath string) error {
+	at, _ := time.Parse(time.DateOnly, demoAt)
+	opts := scan.Options{
+		Formats: all.Registry(), Analyzers: analyzeall.Registry(analyzeall.Config{Now: at, Logger: e.log}),
+		Limits: unpack.DefaultLimits(), AsOf: at, Logger: e.log, Version: version.Get().Version,
+		DBDir: filepath.Join(tmp, "no-db"),
+	}
+	if len(examples.DemoVulnDB) > 0 {
+		archive := filepath.Join(tmp, "demo-vulndb.tar.zst")
+		if err := os.WriteFile(archive, examples.DemoVulnDB, 0o644); err != nil {
+			return err
+		}
+		opts.DBDir = filepath.Join(tmp, "db")
+		if _, err := vuln.Import(ctx, archive, opts.DBDir); err != nil {
+			return fmt.Errorf("demo vulnerability database: %w", err)
+		}
+	}
+	fmt.Fprintf(e.stdout, "\nnetvet demo: scanning the unpacked image (as of %s)\n\n", demoAt)
+	rep, err := scan.Scan(ctx, dir, opts)
+	if err != nil {
+		return err
+	}
+	if err := report.Write(e.stdout, rep, report.Text, report.Options{Top: 8}); err != nil {
+		return err
+	}
+	if htmlPath != "" {
+		if err := writeOutput(e, htmlPath, func(w io.Writer) error { return report.Write(w, rep, report.HTML, report.Options{}) }); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "\nHTML report: %s\n", htmlPath)
+	}
+	return nil
 }
 
 // demoAt is the date the demo assesses at, fixed so that the demo's output

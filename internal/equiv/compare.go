@@ -409,11 +409,12 @@ func (c *comparer) container(ch *Change, a, b *node, known bool, kidKeys []strin
 	}
 	own := map[string]bool{}
 	nReasons := len(*reasons)
+	same := false // nothing to say: bytes unknown and nothing inside differs
 	defer func() {
 		for n := range own {
 			norms[n] = true
 		}
-		if !unverified && len(own) == 0 && len(*reasons) == nReasons {
+		if !unverified && !same && len(own) == 0 && len(*reasons) == nReasons {
 			inner = true
 		}
 	}()
@@ -431,7 +432,7 @@ func (c *comparer) container(ch *Change, a, b *node, known bool, kidKeys []strin
 	}
 	format := b.m.Format
 	if format == "" || residualFormats[format] {
-		if !c.residual(ch, a, b, kidKeys, own, reasons) && kidsOK {
+		if !c.residual(ch, a, b, own, reasons) && kidsOK {
 			ch.Reasons = append(ch.Reasons, "the bytes outside the extracted objects could not be read (give the image file, not only its unpack folder)")
 			return true, false
 		}
@@ -443,10 +444,14 @@ func (c *comparer) container(ch *Change, a, b *node, known bool, kidKeys []strin
 		}
 		return false, false
 	}
-	if !kidsOK || (!known && kidsIdentical) {
-		// Differences inside are reported on their own; with the bytes
-		// unknown (no image file) and nothing inside differing, there is
-		// nothing to say about the container.
+	if !kidsOK {
+		// Differences inside are reported on their own.
+		return false, false
+	}
+	if !known && kidsIdentical {
+		// The bytes are unknown (no image file) and nothing inside
+		// differs: nothing to say about the container.
+		same = true
 		return false, false
 	}
 	switch b.kind {
@@ -465,7 +470,7 @@ func (c *comparer) container(ch *Change, a, b *node, known bool, kidKeys []strin
 // chunks) that none of its children covers, less the header fields a
 // normalisation may mask. It returns false when the bytes are not
 // available.
-func (c *comparer) residual(ch *Change, a, b *node, kidKeys []string, norms map[string]bool, reasons *[]string) bool {
+func (c *comparer) residual(ch *Change, a, b *node, norms map[string]bool, reasons *[]string) bool {
 	ra, sizeA, doneA, err := c.a.open(a)
 	if err != nil {
 		return false
@@ -476,7 +481,8 @@ func (c *comparer) residual(ch *Change, a, b *node, kidKeys []string, norms map[
 		return false
 	}
 	defer doneB()
-	segA, segB := residualSegments(sizeA, a.kids), residualSegments(sizeB, b.kids)
+	pa, pb := payloads(a), payloads(b)
+	segA, segB := residualSegments(sizeA, pa), residualSegments(sizeB, pb)
 	bufA, errA := readSegments(ra, segA, maxResidual)
 	bufB, errB := readSegments(rb, segB, maxResidual)
 	if errA != nil || errB != nil {
@@ -493,14 +499,14 @@ func (c *comparer) residual(ch *Change, a, b *node, kidKeys []string, norms map[
 		return true
 	}
 	// Which payloads changed content or size.
-	contentChanged, sizeChanged := false, false
-	for _, k := range kidKeys {
-		ka, kb := c.keysA[k], c.keysB[k]
-		if ka == nil || kb == nil {
+	contentChanged, sizeChanged := len(pa) != len(pb), len(pa) != len(pb)
+	for _, ka := range pa {
+		kb := c.keysB[ka.key]
+		if kb == nil {
 			contentChanged, sizeChanged = true, true
 			continue
 		}
-		if r := c.res[k]; r != nil && r.status != StatusIdentical {
+		if r := c.res[ka.key]; r != nil && r.status != StatusIdentical {
 			contentChanged = true
 		}
 		if ka.m.Size != kb.m.Size {
@@ -510,7 +516,7 @@ func (c *comparer) residual(ch *Change, a, b *node, kidKeys []string, norms map[
 	// Alignment padding after the last payload may grow or shrink with
 	// the payloads' sizes.
 	if sizeChanged {
-		pa, pb := trailingPad(bufA, segA, sizeA, a.kids), trailingPad(bufB, segB, sizeB, b.kids)
+		pa, pb := trailingPad(bufA, segA, sizeA, pa), trailingPad(bufB, segB, sizeB, pb)
 		if pa > 0 || pb > 0 {
 			ta, tb := bufA[len(bufA)-pa:], bufB[len(bufB)-pb:]
 			if !bytes.Equal(ta, tb) {
@@ -525,8 +531,8 @@ func (c *comparer) residual(ch *Change, a, b *node, kidKeys []string, norms map[
 	var fixedA, fixedB []mask
 	var names []string
 	if a.m.Format == b.m.Format {
-		hdrA, _ := c.a.readAt(a, 0, 64)
-		hdrB, _ := c.b.readAt(b, 0, 64)
+		hdrA, _ := c.a.readAt(a, 0, headerRead(a.m.Format))
+		hdrB, _ := c.b.readAt(b, 0, headerRead(b.m.Format))
 		fa, fb := containerFields(a.m.Format, hdrA), containerFields(b.m.Format, hdrB)
 		if len(fa) == len(fb) {
 			for i := range fa {
@@ -576,6 +582,25 @@ func (c *comparer) residual(ch *Change, a, b *node, kidKeys []string, norms map[
 }
 
 var errTooMuch = errors.New("too many uncovered bytes")
+
+// payloads returns what a container holds as byte ranges of itself: its
+// children, and the objects in folders a container format lays its
+// payloads out in (HWNP's "flash/kernel").
+func payloads(n *node) []*node {
+	var out []*node
+	var walk func(n *node, depth int)
+	walk = func(n *node, depth int) {
+		for _, k := range n.kids {
+			if k.m.Type == "dir" && depth < 64 {
+				walk(k, depth+1)
+			} else if k.m.Type != "dir" {
+				out = append(out, k)
+			}
+		}
+	}
+	walk(n, 0)
+	return out
+}
 
 // trailingPad returns how many bytes at the end of the residual buffer are
 // alignment padding: a run of 0x00 or of 0xff after the last payload.

@@ -76,8 +76,57 @@ func containerFields(format string, hdr []byte) []condField {
 			f(8, 4, NormContainerLen, "SEAMA image size", whenSize),
 			f(12, 16, NormContainerSum, "SEAMA MD5 digest", whenContent),
 		}
+	case "tplink": // TP-Link v1/v2/v3, big-endian; fields after the MD5
+		if len(hdr) < 4 {
+			return nil
+		}
+		base := 0x40
+		if binary.BigEndian.Uint32(hdr) == 0x01000000 {
+			base = 0x4c
+		}
+		out := []condField{f(base, 16, NormContainerSum, "TP-Link MD5", whenContent), f(base+0x30, 4, NormContainerLen, "TP-Link firmware length", whenSize)}
+		for i, name := range []string{"kernel offset", "kernel length", "rootfs offset", "rootfs length", "bootloader offset", "bootloader length"} {
+			out = append(out, f(base+0x34+4*i, 4, NormContainerLen, "TP-Link "+name, whenSize))
+		}
+		return out
+	case "hwnp": // Huawei HWNP: sizes and CRCs in the header and item table
+		out := []condField{
+			f(4, 4, NormContainerLen, "HWNP file size", whenSize),
+			f(8, 4, NormContainerSum, "HWNP file CRC32", whenContent),
+			f(16, 4, NormContainerSum, "HWNP header CRC32", whenContent),
+		}
+		if len(hdr) < 36 {
+			return out
+		}
+		le := binary.LittleEndian
+		count, plen, isz := int(le.Uint32(hdr[20:])), int(le.Uint16(hdr[26:])), int(le.Uint32(hdr[28:]))
+		if count <= 0 || count > 1024 || isz < 16 || isz > 4096 {
+			return out
+		}
+		for i := range count {
+			at := 36 + plen + i*isz
+			if at+16 > len(hdr) {
+				break
+			}
+			out = append(out,
+				f(at+4, 4, NormContainerSum, fmt.Sprintf("HWNP item %d CRC32", i), whenContent),
+				f(at+8, 4, NormContainerLen, fmt.Sprintf("HWNP item %d offset", i), whenSize),
+				f(at+12, 4, NormContainerLen, fmt.Sprintf("HWNP item %d size", i), whenSize))
+		}
+		return out
 	}
 	return nil
+}
+
+// headerRead is how much of a container is read to find its fields.
+func headerRead(format string) int64 {
+	switch format {
+	case "hwnp":
+		return 1 << 20
+	case "tplink":
+		return 0x200
+	}
+	return 64
 }
 
 // segment is a range [off, off+n) of a container.

@@ -57,6 +57,9 @@ func parseELF(data []byte) (info *elfInfo, err error) {
 	if !isELF(data) {
 		return nil, fmt.Errorf("not an ELF file")
 	}
+	if err := precheckELF(data); err != nil {
+		return nil, err
+	}
 	f, err := elf.NewFile(bytes.NewReader(data))
 	if err != nil {
 		return nil, err
@@ -119,8 +122,17 @@ func parseELF(data []byte) (info *elfInfo, err error) {
 			}
 		}
 	}
-	// Undefined dynamic symbols are what the file imports.
-	if syms, err := f.DynamicSymbols(); err == nil {
+	// Undefined dynamic symbols are what the file imports. debug/elf
+	// decompresses a compressed table to the size its header claims: the
+	// symbol and version tables are read only when none is compressed.
+	compressed := false
+	for _, s := range f.Sections {
+		switch s.Type {
+		case elf.SHT_DYNSYM, elf.SHT_SYMTAB, elf.SHT_STRTAB, elf.SHT_GNU_VERNEED, elf.SHT_GNU_VERSYM, elf.SHT_GNU_VERDEF:
+			compressed = compressed || s.Flags&elf.SHF_COMPRESSED != 0
+		}
+	}
+	if syms, err := f.DynamicSymbols(); !compressed && err == nil {
 		seen := map[string]bool{}
 		for _, s := range syms {
 			if s.Section == elf.SHN_UNDEF && s.Name != "" && !seen[s.Name] {
@@ -131,6 +143,60 @@ func parseELF(data []byte) (info *elfInfo, err error) {
 		sort.Strings(info.imports)
 	}
 	return info, nil
+}
+
+// precheckELF refuses a file whose section name table is compressed:
+// debug/elf would inflate it to whatever size its header claims before
+// returning.
+func precheckELF(d []byte) error {
+	if len(d) < 64 || (d[4] != byte(elf.ELFCLASS32) && d[4] != byte(elf.ELFCLASS64)) {
+		return nil // debug/elf rejects it
+	}
+	var bo binary.ByteOrder = binary.LittleEndian
+	if d[5] == byte(elf.ELFDATA2MSB) {
+		bo = binary.BigEndian
+	}
+	_, _, _, _, shoff, shentsize, shnum := elfTables(d, elf.Class(d[4]), bo)
+	var shstrndx uint64
+	if d[4] == byte(elf.ELFCLASS64) {
+		shstrndx = uint64(bo.Uint16(d[62:]))
+	} else {
+		shstrndx = uint64(bo.Uint16(d[50:]))
+	}
+	size := uint64(len(d))
+	entry := func(i uint64) []byte {
+		if shentsize < 40 || shoff > size || i >= size || shentsize*(i+1) > size-shoff {
+			return nil
+		}
+		return d[shoff+shentsize*i : shoff+shentsize*(i+1)]
+	}
+	if shstrndx == uint64(elf.SHN_XINDEX) {
+		e := entry(0)
+		if e == nil {
+			return nil
+		}
+		shstrndx = uint64(bo.Uint32(e[24:])) // sh_link of section 0
+		if d[4] == byte(elf.ELFCLASS64) {
+			shstrndx = uint64(bo.Uint32(e[40:]))
+		}
+	}
+	if shstrndx == 0 || (shnum != 0 && shstrndx >= shnum) {
+		return nil
+	}
+	e := entry(shstrndx)
+	if e == nil {
+		return nil
+	}
+	var flags uint64
+	if d[4] == byte(elf.ELFCLASS64) {
+		flags = bo.Uint64(e[8:])
+	} else {
+		flags = uint64(bo.Uint32(e[8:]))
+	}
+	if flags&uint64(elf.SHF_COMPRESSED) != 0 {
+		return fmt.Errorf("malformed ELF: compressed section name table")
+	}
+	return nil
 }
 
 // elfTables reads the header fields debug/elf does not export.

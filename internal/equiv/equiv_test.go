@@ -10,6 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netvet/netvet/internal/firmware/format/chk"
+	"github.com/netvet/netvet/internal/firmware/format/hwnp"
+	"github.com/netvet/netvet/internal/firmware/format/seama"
+	"github.com/netvet/netvet/internal/firmware/format/tplink"
 	"github.com/netvet/netvet/internal/firmware/format/trx"
 	"github.com/netvet/netvet/internal/firmware/format/uimage"
 )
@@ -392,6 +396,43 @@ func TestContainers(t *testing.T) {
 				if c.Offset != 22 { // ih_ep at 20: 80 00 80 00 → 80 00 00 00
 					t.Errorf("offset %d, want 22", c.Offset)
 				}
+			}
+		})
+	}
+}
+
+// TestVendorContainers: the same rebuild (other file times in the root
+// file system) in each vendor container is equivalent, its checksums and
+// lengths named; a changed byte in the header is not.
+func TestVendorContainers(t *testing.T) {
+	kernel := codeBytes(5000, 4)
+	rootA := mkTar(t, epoch, baseRootfs()...)
+	rootB := mkTar(t, epoch.Add(time.Hour), baseRootfs()...)
+	hw := func(root []byte) []byte {
+		return hwnp.Build("HG8245H|", []hwnp.BuildItem{{Name: "flash:kernel", Section: "KERNEL", Data: kernel}, {Name: "flash:rootfs", Section: "ROOTFS", Data: root}})
+	}
+	cases := []struct {
+		name  string
+		build func(root []byte) []byte
+		field int // an offset in the header that is not a normalised field
+	}{
+		{"chk", func(root []byte) []byte { return chk.Build("U12H270T00_NETGEAR", kernel, root) }, 9},
+		{"seama", func(root []byte) []byte { return seama.Build([]string{"dev=test"}, append(slices.Clone(kernel), root...)) }, 30},
+		{"tplink v1", func(root []byte) []byte { return tplink.Build(1, kernel, root) }, 30},
+		{"tplink v2", func(root []byte) []byte { return tplink.Build(2, kernel, root) }, 0x35},
+		{"hwnp", hw, 40},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := tc.build(rootA), tc.build(rootB)
+			rep := diffBytes(t, a, b)
+			if rep.Verdict != VerdictEquivalent || !slices.Contains(norms(rep), NormContainerSum) || !slices.Contains(norms(rep), NormMTime) {
+				t.Fatalf("%s %v\n%s", rep.Verdict, norms(rep), dump(rep))
+			}
+			b[tc.field] ^= 0x20
+			rep = diffBytes(t, a, b)
+			if rep.Verdict != VerdictDifferent || rep.Changes[0].Offset != int64(tc.field) {
+				t.Fatalf("changed header byte %d: %s\n%s", tc.field, rep.Verdict, dump(rep))
 			}
 		})
 	}

@@ -91,7 +91,7 @@ func FuzzHeaders(f *testing.F) {
 		if s, ok := parseSquashSuper(b); ok {
 			_ = s.settings()
 		}
-		for _, format := range []string{"uimage", "trx", "chk", "seama"} {
+		for _, format := range []string{"uimage", "trx", "chk", "seama", "tplink", "hwnp"} {
 			for _, fl := range containerFields(format, b) {
 				if fl.off < 0 || fl.n <= 0 {
 					t.Fatalf("bad field %+v", fl)

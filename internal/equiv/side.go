@@ -362,33 +362,27 @@ func (s *Side) readAt(nd *node, off, n int64) ([]byte, error) {
 	return b[:m], nil
 }
 
-// Diff opens both inputs (unpacking images in parallel, into dir/a and
-// dir/b when opt.Dir is set) and compares them.
+// Diff opens both inputs (unpacking images one after the other, into
+// dir/a and dir/b when open.Dir is set) and compares them. The unpacks run
+// in turn: each already uses every CPU, and the peak memory stays that of
+// one.
 func Diff(ctx context.Context, inputA, inputB string, open OpenOptions, opt Options) (*Report, error) {
-	sides := [2]*Side{}
-	errs := [2]error{}
-	done := make(chan int, 2)
+	var sides []*Side
+	defer func() {
+		for _, s := range sides {
+			s.Close()
+		}
+	}()
 	for i, in := range []string{inputA, inputB} {
 		o := open
 		if open.Dir != "" {
 			o.Dir = filepath.Join(open.Dir, []string{"a", "b"}[i])
 		}
-		go func() {
-			sides[i], errs[i] = Open(ctx, in, o)
-			done <- i
-		}()
-	}
-	<-done
-	<-done
-	defer func() {
-		for _, s := range sides {
-			if s != nil {
-				s.Close()
-			}
+		s, err := Open(ctx, in, o)
+		if err != nil {
+			return nil, err
 		}
-	}()
-	if err := errors.Join(errs[0], errs[1]); err != nil {
-		return nil, err
+		sides = append(sides, s)
 	}
 	return Compare(ctx, sides[0], sides[1], opt)
 }

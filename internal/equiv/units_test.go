@@ -192,6 +192,19 @@ func TestParseELF(t *testing.T) {
 	if !found {
 		t.Errorf("code range not skipped: %v", e.skip)
 	}
+	// A compressed section name table claiming 1 TiB is refused before
+	// debug/elf would inflate it.
+	bomb := bytes.Clone(b)
+	le := binary.LittleEndian
+	shoff, shstrndx := le.Uint64(bomb[40:]), uint64(le.Uint16(bomb[62:]))
+	sh := bomb[shoff+64*shstrndx:]
+	le.PutUint64(sh[8:], uint64(0x800)) // SHF_COMPRESSED
+	str := bomb[le.Uint64(sh[24:]):]
+	le.PutUint32(str[0:], 1)     // ELFCOMPRESS_ZLIB
+	le.PutUint64(str[8:], 1<<40) // ch_size
+	if _, err := parseELF(bomb); err == nil || !strings.Contains(err.Error(), "compressed") {
+		t.Errorf("compressed name table: %v", err)
+	}
 	// A truncated file: an error or a partial view, never a panic.
 	for n := 0; n < len(b); n += 37 {
 		parseELF(b[:n])

@@ -124,25 +124,25 @@ type indicator struct {
 var indicators = []indicator{
 	{"empty root password", func(r *rootfs) {
 		r.file("/etc/shadow", 0o600, "root::19000:0:99999:7:::\ndaemon:*:0:0:99999:7:::\nnobody:*:0:0:99999:7:::\n")
-		r.plant("accounts", "accounts", "", "/etc/shadow", "root has an empty password")
+		r.plant("accounts", "accounts", "NV-ACCT-001", "/etc/shadow", "root has an empty password")
 	}},
 	{"extra uid 0 account", func(r *rootfs) {
 		name := "svc" + r.word(3)
 		r.file("/etc/passwd", 0o644, "root:x:0:0:root:/root:/bin/ash\n"+name+":x:0:0::/root:/bin/sh\ndaemon:*:1:1:daemon:/var:/bin/false\n")
-		r.plant("accounts", "accounts", "", "/etc/passwd", "second UID 0 account "+name)
+		r.plant("accounts", "accounts", "NV-ACCT-004", "/etc/passwd", "second UID 0 account "+name)
 	}},
 	{"default credential (DES crypt of 'admin')", func(r *rootfs) {
 		// crypt("admin", "ab") in traditional DES crypt.
 		r.file("/etc/passwd", 0o644, "root:x:0:0:root:/root:/bin/ash\nadmin:abOV.DfJmdnYw:1000:1000::/home/admin:/bin/sh\n")
-		r.plant("accounts", "accounts", "", "/etc/passwd", "admin/admin with a DES hash")
+		r.plant("accounts", "accounts", "NV-ACCT-003", "/etc/passwd", "admin/admin with a DES hash")
 	}},
 	{"private key", func(r *rootfs) {
 		r.file("/etc/ssl/private/vendor.key", 0o600, testRSAKey)
-		r.plant("keys", "keys", "", "/etc/ssl/private/vendor.key", "RSA private key shared by every unit")
+		r.plant("keys", "keys", "NV-KEY-001", "/etc/ssl/private/vendor.key", "RSA private key shared by every unit")
 	}},
 	{"authorized_keys", func(r *rootfs) {
 		r.file("/etc/dropbear/authorized_keys", 0o600, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGq0nQ6w3R7kX6mWq3m0N9z2cQ2rJ4lV8yH5pT1uB7sD vendor-support@factory\n")
-		r.plant("keys", "keys", "", "/etc/dropbear/authorized_keys", "vendor key allowed to log in as root")
+		r.plant("keys", "keys", "NV-KEY-004", "/etc/dropbear/authorized_keys", "vendor key allowed to log in as root")
 	}},
 	{"telnetd root shell at boot", func(r *rootfs) {
 		r.bin("/bin/busybox", 0o755, elfImage(elfSpec{machine: elfMIPS, bigEndian: true, nx: true, strings: []string{
@@ -150,35 +150,44 @@ var indicators = []indicator{
 		}}))
 		r.symlink("/usr/sbin/telnetd", "../../bin/busybox")
 		r.file("/etc/inittab", 0o644, "::sysinit:/etc/init.d/rcS\n::respawn:/usr/sbin/telnetd -F -l /bin/sh -p 2323\n::shutdown:/bin/umount -a -r\n")
-		r.plant("remote access", "services", "", "/etc/inittab", "telnetd with a login-less shell started by inittab")
+		r.plant("remote access", "services", "NV-SVC-001", "/etc/inittab", "telnetd with a login-less shell started by inittab")
 	}},
 	{"hard-coded public endpoint", func(r *rootfs) {
 		host := "update." + r.word(6) + ".com"
 		r.file("/etc/config/cwmp", 0o644, "config acs 'acs'\n\toption url 'http://"+host+":7547/acs'\n\toption periodic_interval '3600'\n")
-		r.plant("endpoints", "endpoints", "", "/etc/config/cwmp", "TR-069 ACS at "+host)
+		r.plant("endpoints", "endpoints", "NV-NET-002", "/etc/config/cwmp", "TR-069 ACS at "+host)
 	}},
 	{"wifi key and snmp community", func(r *rootfs) {
 		r.file("/etc/snmp/snmpd.conf", 0o600, "agentAddress udp:161\nrwcommunity private default\nsysLocation lab\n")
-		r.plant("secrets", "secrets", "", "/etc/snmp/snmpd.conf", "SNMP read-write community 'private'")
+		r.plant("secrets", "secrets", "NV-SECRET-004", "/etc/snmp/snmpd.conf", "SNMP read-write community 'private'")
 	}},
 	{"documented backdoor string", func(r *rootfs) {
 		r.bin("/usr/sbin/httpd", 0o755, elfImage(elfSpec{machine: elfMIPS, bigEndian: true, nx: true, strings: []string{
 			"HTTP/1.1 200 OK", "User-Agent", "xmlset_roodkcableoj28840ybtide", "/cgi-bin/",
 		}}))
-		r.plant("backdoor markers", "backdoor", "", "/usr/sbin/httpd", "D-Link alpha backdoor User-Agent")
+		r.plant("backdoor markers", "backdoor", "NV-BD-001", "/usr/sbin/httpd", "D-Link alpha backdoor User-Agent")
 	}},
 	{"hidden setuid shell", func(r *rootfs) {
 		dir := "/usr/lib/." + r.word(5)
 		r.bin(dir+"/sh", 0o755|fs.ModeSetuid, elfImage(elfSpec{machine: elfMIPS, bigEndian: true, nx: true, strings: []string{"sh", "-c"}}))
-		r.plant("file system", "fsperm", "", dir+"/sh", "setuid root shell in a hidden folder")
+		r.plant("file system", "fsperm", "NV-FS-001", dir+"/sh", "setuid root shell in a hidden folder")
 	}},
 	{"unsigned plain-http update", func(r *rootfs) {
 		r.file("/usr/sbin/fw-update.sh", 0o755, "#!/bin/sh\nwget -O /tmp/fw.bin http://firmware."+r.word(5)+".net/latest.bin\nmtd write /tmp/fw.bin firmware\nreboot\n")
-		r.plant("file system", "fsperm", "", "/usr/sbin/fw-update.sh", "firmware fetched over plain HTTP and flashed unverified")
+		r.plant("file system", "fsperm", "NV-FS-012", "/usr/sbin/fw-update.sh", "firmware fetched over plain HTTP and flashed unverified")
 	}},
 	{"executable stack", func(r *rootfs) {
 		r.bin("/usr/bin/diagd", 0o755, elfImage(elfSpec{machine: elfARM, nx: false, strings: []string{"diagd 1.0", "/dev/ttyS0"}}))
-		r.plant("binaries", "elfcheck", "", "/usr/bin/diagd", "ELF with an executable stack")
+		r.plant("binaries", "elf", "NV-ELF-002", "/usr/bin/diagd", "ELF with an executable stack")
+	}},
+	{"world-writable boot script", func(r *rootfs) {
+		r.file("/etc/init.d/S95custom", 0o777, "#!/bin/sh\n/usr/bin/logger custom start\n")
+		r.plant("file system", "fsperm", "NV-FS-007", "/etc/init.d/S95custom", "boot script any user can rewrite")
+	}},
+	{"reverse shell from cron", func(r *rootfs) {
+		r.file("/etc/crontabs/root", 0o600, "*/5 * * * * /usr/bin/nc -l -p 4444 -e /bin/sh\n")
+		r.bin("/usr/bin/nc", 0o755, elfImage(elfSpec{machine: elfMIPS, bigEndian: true, nx: true, strings: []string{"nc", "listen", "-e prog"}}))
+		r.plant("remote access", "services", "", "/etc/crontabs/root", "netcat shell listener started by cron")
 	}},
 }
 

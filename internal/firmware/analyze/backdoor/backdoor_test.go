@@ -457,17 +457,22 @@ func FuzzScanFile(f *testing.F) {
 	f.Add([]byte("\x7fELF junk xmlset_roodkcableoj28840ybtide PrOw!aN_fXp"))
 	f.Add([]byte("w302r_mfg"))
 	a := NewWithOptions(Options{})
+	dir := f.TempDir()
+	root := &firmware.Root{Path: "img/fs", Format: "tar"}
+	file := &firmware.File{Path: "img/fs/f", FSPath: "/f", Root: root, Type: firmware.TypeFile, Disk: "f"}
+	if err := os.WriteFile(filepath.Join(dir, "f"), nil, 0o644); err != nil {
+		f.Fatal(err)
+	}
+	tr, err := firmware.NewTree(dir, "", []*firmware.File{file})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { tr.Close() })
 	f.Fuzz(func(t *testing.T, data []byte) {
-		dir := t.TempDir()
 		if err := os.WriteFile(filepath.Join(dir, "f"), data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		root := &firmware.Root{Path: "img/fs", Format: "tar"}
-		tr, err := firmware.NewTree(dir, "", []*firmware.File{{Path: "img/fs/f", FSPath: "/f", Root: root, Type: firmware.TypeFile, Disk: "f", Size: int64(len(data))}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tr.Close()
+		file.Size = int64(len(data))
 		_ = a.Analyze(context.Background(), tr, firmware.ReporterFunc(func(fd firmware.Finding) {
 			if fd.Offset < -1 || fd.Offset > int64(len(data)) {
 				t.Fatalf("offset %d outside the file", fd.Offset)

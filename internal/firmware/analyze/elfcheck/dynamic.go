@@ -84,9 +84,10 @@ func (s *strtab) name(idx uint64) (string, bool) {
 	return cstring(b), true
 }
 
-// fileOff returns the file offset of the string at idx.
+// fileOff returns the file offset of the string at idx, -1 when idx is
+// outside the table.
 func (s *strtab) fileOff(idx uint64) int64 {
-	if s == nil {
+	if s == nil || idx >= uint64(s.size) {
 		return -1
 	}
 	return s.off + int64(idx)

@@ -267,20 +267,50 @@ func TestStreamFindAcrossChunks(t *testing.T) {
 	}
 }
 
+// fuzzTree is a one-file tree whose content a fuzz target rewrites on
+// each run, so that no folder is made per input.
+type fuzzTree struct {
+	dir string
+	tr  *firmware.Tree
+	f   *firmware.File
+}
+
+func newFuzzTree(f *testing.F, fspath string) *fuzzTree {
+	dir := f.TempDir()
+	disk := filepath.Join(dir, "file")
+	if err := os.WriteFile(disk, nil, 0o644); err != nil {
+		f.Fatal(err)
+	}
+	root := &firmware.Root{Path: "img/rootfs", Format: "squashfs"}
+	file := &firmware.File{Path: "img/rootfs" + fspath, FSPath: fspath, Root: root, Type: firmware.TypeFile, Mode: 0o755, Disk: "file"}
+	tr, err := firmware.NewTree(dir, "", []*firmware.File{file})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { tr.Close() })
+	return &fuzzTree{dir: dir, tr: tr, f: file}
+}
+
+func (ft *fuzzTree) set(t *testing.T, data []byte) {
+	if err := os.WriteFile(filepath.Join(ft.dir, "file"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ft.f.Size = int64(len(data))
+}
+
 func FuzzScript(f *testing.F) {
 	f.Add([]byte("#!/bin/sh\nURL=http://x/fw.bin\nwget $URL\nmtd write /tmp/fw.bin firmware\ndevmem 0x1 32\n"))
 	f.Add([]byte("#!/bin/sh\nA=$B\nB=$A\nwget ${A}${B}\n'unterminated \"quote # x\n"))
 	f.Add([]byte("#!/bin/ash\n" + strings.Repeat("X=$X$X\n", 10) + "tftp -g $X | sh\n"))
 	a := NewWithOptions(Options{})
+	ft := newFuzzTree(f, "/etc/init.d/x.sh")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		tr := fwtest.FS(t, fwtest.FSEntry{Path: "/etc/init.d/x.sh", Data: string(data), Mode: 0o755})
-		for _, fl := range tr.Regular() {
-			_ = a.checkScript(tr, fl, func(r firmware.Rule, file *firmware.File, off int64, line int, ev string) {
-				if off < -1 || off > int64(len(data)) || line < 0 {
-					t.Fatalf("bad location %d %d", off, line)
-				}
-			})
-		}
+		ft.set(t, data)
+		_ = a.checkScript(ft.tr, ft.f, func(r firmware.Rule, file *firmware.File, off int64, line int, ev string) {
+			if off < -1 || off > int64(len(data)) || line < 0 {
+				t.Fatalf("bad location %d %d", off, line)
+			}
+		})
 	})
 }
 
@@ -288,17 +318,16 @@ func FuzzCmdline(f *testing.F) {
 	f.Add([]byte("bootargs=console=ttyS0,115200\x00"))
 	f.Add([]byte("console=console=console=ttyAMA0"))
 	a := NewWithOptions(Options{})
+	ft := newFuzzTree(f, "/boot/uEnv.txt")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		tr := fwtest.FS(t, fwtest.FSEntry{Path: "/boot/uEnv.txt", Data: string(data)})
-		for _, fl := range tr.Regular() {
-			got, err := a.scanCmdline(context.Background(), tr, fl)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, g := range got {
-				if g.Offset < 0 || g.Offset >= int64(len(data)) || !strings.HasPrefix(string(data[g.Offset:]), "console=") {
-					t.Fatalf("bad offset %d", g.Offset)
-				}
+		ft.set(t, data)
+		got, err := a.scanCmdline(context.Background(), ft.tr, ft.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range got {
+			if g.Offset < 0 || g.Offset >= int64(len(data)) || !strings.HasPrefix(string(data[g.Offset:]), "console=") {
+				t.Fatalf("bad offset %d", g.Offset)
 			}
 		}
 	})

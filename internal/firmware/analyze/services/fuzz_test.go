@@ -2,11 +2,12 @@ package services
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/netvet/netvet/internal/firmware"
-	"github.com/netvet/netvet/internal/firmware/fwtest"
 )
 
 // checkLines verifies that a parser's line positions point into src.
@@ -147,31 +148,60 @@ func FuzzParseScript(f *testing.F) {
 	})
 }
 
-// FuzzInitScript runs the whole analyser on a tree whose inittab and
-// rcS come from the fuzzer: it must end, and every finding must point
-// into its file.
+// FuzzInitScript runs the whole analyser on a tree whose inittab, rcS,
+// inetd.conf and crontab come from the fuzzer: it must end, and every
+// finding must point into its file. The tree is made once and its files
+// are rewritten for each input.
 func FuzzInitScript(f *testing.F) {
 	f.Add("::sysinit:/etc/init.d/rcS\n::respawn:/usr/sbin/telnetd -l /bin/sh\n", "#!/bin/sh\nfor i in /etc/init.d/S*; do $i start; done\nnc -l -p 1 -e /bin/sh &\n")
 	f.Add("::sysinit:/etc/init.d/rcS S boot\n", "#!/bin/sh\nf() { f $1$1; }\nf x\n. /etc/init.d/rcS\neval \"$0\"\nsh -c \"$0 $@\"\n")
 	f.Add("", "")
-	bb := bbApplets("telnetd", "nc", "inetd", "crond")
+	dir := f.TempDir()
+	root := &firmware.Root{Path: "img/rootfs", Format: "squashfs"}
+	var files []*firmware.File
+	disk := map[string]string{}
+	add := func(p string, typ firmware.EntryType, link, data string) *firmware.File {
+		fl := &firmware.File{Path: "img/rootfs" + p, FSPath: p, Root: root, Type: typ, Mode: 0o755, LinkTarget: link}
+		if typ == firmware.TypeFile {
+			fl.Disk = strings.ReplaceAll(strings.TrimPrefix(p, "/"), "/", "_")
+			disk[p] = fl.Disk
+			if err := os.WriteFile(filepath.Join(dir, fl.Disk), []byte(data), 0o644); err != nil {
+				f.Fatal(err)
+			}
+			fl.Size = int64(len(data))
+		}
+		files = append(files, fl)
+		return fl
+	}
+	for _, d := range []string{"/", "/bin", "/usr", "/usr/sbin", "/usr/bin", "/etc", "/etc/init.d", "/etc/crontabs"} {
+		add(d, firmware.TypeDir, "", "")
+	}
+	add("/bin/busybox", firmware.TypeFile, "", bbApplets("telnetd", "nc", "inetd", "crond"))
+	add("/bin/sh", firmware.TypeSymlink, "busybox", "")
+	add("/usr/sbin/telnetd", firmware.TypeSymlink, "../../bin/busybox", "")
+	add("/usr/bin/nc", firmware.TypeSymlink, "../../bin/busybox", "")
+	add("/etc/init.d/S50x", firmware.TypeSymlink, "rcS", "")
+	inittab := add("/etc/inittab", firmware.TypeFile, "", "")
+	rcs := add("/etc/init.d/rcS", firmware.TypeFile, "", "")
+	inetd := add("/etc/inetd.conf", firmware.TypeFile, "", "")
+	cron := add("/etc/crontabs/root", firmware.TypeFile, "", "")
+	tr, err := firmware.NewTree(dir, "", files)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { tr.Close() })
 	a := NewWithOptions(Options{})
-	f.Fuzz(func(t *testing.T, inittab, rcs string) {
-		if len(inittab) > 4096 || len(rcs) > 8192 {
+	f.Fuzz(func(t *testing.T, tab, script string) {
+		if len(tab) > 4096 || len(script) > 8192 {
 			return
 		}
-		tr := fwtest.FS(t,
-			fwtest.FileEntry("/bin/busybox", bb, 0o755),
-			fwtest.SymlinkEntry("/bin/sh", "busybox"),
-			fwtest.SymlinkEntry("/usr/sbin/telnetd", "../../bin/busybox"),
-			fwtest.SymlinkEntry("/usr/bin/nc", "../../bin/busybox"),
-			fwtest.FileEntry("/etc/inittab", inittab, 0o644),
-			fwtest.FileEntry("/etc/init.d/rcS", rcs, 0o755),
-			fwtest.SymlinkEntry("/etc/init.d/S50x", "rcS"),
-			fwtest.FileEntry("/etc/inetd.conf", rcs, 0o644),
-			fwtest.FileEntry("/etc/crontabs/root", inittab, 0o644),
-		)
-		sizes := map[string]int{"/etc/inittab": len(inittab), "/etc/init.d/rcS": len(rcs), "/etc/inetd.conf": len(rcs), "/etc/crontabs/root": len(inittab)}
+		for fl, data := range map[*firmware.File]string{inittab: tab, rcs: script, inetd: script, cron: tab} {
+			if err := os.WriteFile(filepath.Join(dir, fl.Disk), []byte(data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			fl.Size = int64(len(data))
+		}
+		sizes := map[string]int{"/etc/inittab": len(tab), "/etc/init.d/rcS": len(script), "/etc/inetd.conf": len(script), "/etc/crontabs/root": len(tab)}
 		err := a.Analyze(context.Background(), tr, firmware.ReporterFunc(func(fd firmware.Finding) {
 			if n, ok := sizes[fd.FSPath]; ok && (fd.Offset > int64(n) || fd.Offset < -1) {
 				t.Fatalf("offset %d outside %s (%d bytes)", fd.Offset, fd.FSPath, n)
