@@ -15,14 +15,14 @@ import (
 	exex "github.com/netvet/netvet/examples/exposure"
 	"github.com/netvet/netvet/internal/exposure"
 	analyzeall "github.com/netvet/netvet/internal/firmware/analyze/all"
-	"github.com/netvet/netvet/internal/firmware/report"
-	"github.com/netvet/netvet/internal/scan"
-	"github.com/netvet/netvet/internal/vuln"
 	"github.com/netvet/netvet/internal/firmware/format/all"
+	"github.com/netvet/netvet/internal/firmware/report"
 	"github.com/netvet/netvet/internal/inventory"
 	"github.com/netvet/netvet/internal/policy"
+	"github.com/netvet/netvet/internal/scan"
 	"github.com/netvet/netvet/internal/unpack"
 	"github.com/netvet/netvet/internal/version"
+	"github.com/netvet/netvet/internal/vuln"
 )
 
 func newDemoCmd(e *env) *cobra.Command {
