@@ -15,6 +15,8 @@ var DemoFirmware []byte
 const DemoFirmwareName = "demo-router.bin"
 
 // DemoVulnDB is a small grype v6 vulnerability database archive for the
-// demo, built from real NVD records by vulndb/build_test.go; nil when it
-// has not been built.
+// demo, built by vulndb/mkdb_test.go from real NVD, Debian, KEV and EPSS
+// records (internal/vuln/testdata/vulndb).
+//
+//go:embed vulndb/demo-vulndb.tar.zst
 var DemoVulnDB []byte

@@ -98,49 +98,59 @@ func (p pattern) matchAt(b []byte) bool {
 // patterns. Its state carries across chunks, so a stream can be fed in
 // pieces of any size with no overlap bookkeeping.
 type automaton struct {
-	delta [][256]int32
-	// out[s] lists the anchors (indices into lens) that end at state s.
+	// next[s<<8|c] is the state after reading c in state s.
+	next []int32
+	// out[s] lists the anchors (indices into lens) that end at state s;
+	// hit[s] is len(out[s]) != 0, kept flat for the scanning loop.
 	out  [][]int32
+	hit  []bool
 	lens []int
 }
 
 func newAutomaton(anchors [][]byte) *automaton {
-	a := &automaton{delta: make([][256]int32, 1), out: make([][]int32, 1)}
+	delta := make([][256]int32, 1)
+	out := make([][]int32, 1)
+	var lens []int
 	// Trie.
 	for id, pat := range anchors {
 		s := int32(0)
 		for _, c := range pat {
-			if a.delta[s][c] == 0 {
-				a.delta = append(a.delta, [256]int32{})
-				a.out = append(a.out, nil)
-				a.delta[s][c] = int32(len(a.delta) - 1)
+			if delta[s][c] == 0 {
+				delta = append(delta, [256]int32{})
+				out = append(out, nil)
+				delta[s][c] = int32(len(delta) - 1)
 			}
-			s = a.delta[s][c]
+			s = delta[s][c]
 		}
-		a.out[s] = append(a.out[s], int32(id))
-		a.lens = append(a.lens, len(pat))
+		out[s] = append(out[s], int32(id))
+		lens = append(lens, len(pat))
 	}
 	// Failure links, breadth first, folded into the table.
-	fail := make([]int32, len(a.delta))
+	fail := make([]int32, len(delta))
 	var queue []int32
 	for c := 0; c < 256; c++ {
-		if t := a.delta[0][c]; t != 0 {
+		if t := delta[0][c]; t != 0 {
 			queue = append(queue, t)
 		}
 	}
 	for len(queue) > 0 {
 		s := queue[0]
 		queue = queue[1:]
-		a.out[s] = append(a.out[s], a.out[fail[s]]...)
+		out[s] = append(out[s], out[fail[s]]...)
 		for c := 0; c < 256; c++ {
-			t := a.delta[s][c]
+			t := delta[s][c]
 			if t == 0 {
-				a.delta[s][c] = a.delta[fail[s]][c]
+				delta[s][c] = delta[fail[s]][c]
 				continue
 			}
-			fail[t] = a.delta[fail[s]][c]
+			fail[t] = delta[fail[s]][c]
 			queue = append(queue, t)
 		}
+	}
+	a := &automaton{next: make([]int32, len(delta)*256), out: out, hit: make([]bool, len(delta)), lens: lens}
+	for s := range delta {
+		copy(a.next[s*256:], delta[s][:])
+		a.hit[s] = len(out[s]) != 0
 	}
 	return a
 }
@@ -149,12 +159,12 @@ func newAutomaton(anchors [][]byte) *automaton {
 // state s. It calls hit with the stream offset where each anchor
 // occurrence starts and returns the new state.
 func (a *automaton) feed(s int32, p []byte, base int64, hit func(id int, start int64)) int32 {
-	d, out := a.delta, a.out
+	next, accept := a.next, a.hit
 	for i, c := range p {
-		s = d[s][c]
-		if len(out[s]) != 0 {
+		s = next[int(s)<<8|int(c)]
+		if accept[s] {
 			end := base + int64(i) + 1
-			for _, id := range out[s] {
+			for _, id := range a.out[s] {
 				hit(int(id), end-int64(a.lens[id]))
 			}
 		}
