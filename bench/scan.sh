@@ -91,7 +91,10 @@ bench netvet "'$netvet' firmware scan '$img' -q -f json -o '$raw/netvet.json' ${
 bench unsquashfs+syft "sh -c \"rm -rf '$work/t2' && unsquashfs -q -d '$work/t2' '$img' >/dev/null && '$work/bin/syft' -q 'dir:$work/t2' -o syft-json='$raw/syft2.json'\""
 bench syft "'$work/bin/syft' -q 'dir:$tree' -o syft-json='$raw/syft.json'"
 if [ -n "$db" ]; then
-	bench syft+grype "sh -c \"'$work/bin/syft' -q 'dir:$tree' -o syft-json='$raw/sbom.json' && GRYPE_DB_CACHE_DIR='$(dirname "$db")' '$work/bin/grype' -q 'sbom:$raw/sbom.json' -o json --file '$raw/grype.json'\""
+	# grype reads <cache>/6/vulnerability.db: point a cache at the same file.
+	mkdir -p "$work/grype-cache"
+	ln -sfn "$db" "$work/grype-cache/6"
+	bench syft+grype "sh -c \"'$work/bin/syft' -q 'dir:$tree' -o syft-json='$raw/sbom.json' && GRYPE_DB_CACHE_DIR='$work/grype-cache' '$work/bin/grype' -q 'sbom:$raw/sbom.json' -o json --file '$raw/grype.json'\""
 fi
 
 csvfield() { awk -F, -v c="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i; next } NR == 2 { print $k }' "$1"; }

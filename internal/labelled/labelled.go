@@ -69,6 +69,12 @@ func (r *rootfs) bin(p string, mode fs.FileMode, data []byte) {
 	r.entries[p] = &entry{path: p, data: data, mode: mode}
 }
 
+// appendLine adds a line to a text file laid down earlier.
+func (r *rootfs) appendLine(p, line string) {
+	e := r.entries[p]
+	e.data = append(e.data, line+"\n"...)
+}
+
 func (r *rootfs) symlink(p, target string) {
 	r.entries[p] = &entry{path: p, link: target, mode: 0o777}
 }
@@ -128,12 +134,12 @@ var indicators = []indicator{
 	}},
 	{"extra uid 0 account", func(r *rootfs) {
 		name := "svc" + r.word(3)
-		r.file("/etc/passwd", 0o644, "root:x:0:0:root:/root:/bin/ash\n"+name+":x:0:0::/root:/bin/sh\ndaemon:*:1:1:daemon:/var:/bin/false\n")
+		r.appendLine("/etc/passwd", name+":x:0:0::/root:/bin/sh")
 		r.plant("accounts", "accounts", "NV-ACCT-004", "/etc/passwd", "second UID 0 account "+name)
 	}},
 	{"default credential (DES crypt of 'admin')", func(r *rootfs) {
 		// crypt("admin", "ab") in traditional DES crypt.
-		r.file("/etc/passwd", 0o644, "root:x:0:0:root:/root:/bin/ash\nadmin:abOV.DfJmdnYw:1000:1000::/home/admin:/bin/sh\n")
+		r.appendLine("/etc/passwd", "admin:abOV.DfJmdnYw:1000:1000::/home/admin:/bin/sh")
 		r.plant("accounts", "accounts", "NV-ACCT-003", "/etc/passwd", "admin/admin with a DES hash")
 	}},
 	{"private key", func(r *rootfs) {
@@ -170,7 +176,7 @@ var indicators = []indicator{
 	{"hidden setuid shell", func(r *rootfs) {
 		dir := "/usr/lib/." + r.word(5)
 		r.bin(dir+"/sh", 0o755|fs.ModeSetuid, elfImage(elfSpec{machine: elfMIPS, bigEndian: true, nx: true, strings: []string{"sh", "-c"}}))
-		r.plant("file system", "fsperm", "NV-FS-001", dir+"/sh", "setuid root shell in a hidden folder")
+		r.plant("file system", "fsperm", "NV-FS-002", dir+"/sh", "setuid root shell in a hidden folder")
 	}},
 	{"unsigned plain-http update", func(r *rootfs) {
 		r.file("/usr/sbin/fw-update.sh", 0o755, "#!/bin/sh\nwget -O /tmp/fw.bin http://firmware."+r.word(5)+".net/latest.bin\nmtd write /tmp/fw.bin firmware\nreboot\n")
