@@ -11,6 +11,7 @@ require (
 	github.com/anchore/packageurl-go v0.2.0
 	github.com/anchore/syft v1.57.0
 	github.com/bodgit/sevenzip v1.6.1
+	github.com/gaissmai/bart v0.30.0
 	github.com/github/go-spdx/v2 v2.8.0
 	github.com/glaslos/tlsh v0.4.0
 	github.com/glebarez/go-sqlite v1.23.0
@@ -18,8 +19,10 @@ require (
 	github.com/google/cel-go v0.31.0
 	github.com/google/gopacket v1.1.19
 	github.com/klauspost/compress v1.20.4
+	github.com/maxmind/mmdbwriter v1.2.0
 	github.com/netsampler/goflow2/v2 v2.2.6
 	github.com/openvex/go-vex v0.2.9
+	github.com/oschwald/maxminddb-golang/v2 v2.9.1
 	github.com/owenrumney/go-sarif/v2 v2.3.3
 	github.com/package-url/packageurl-go v0.1.7
 	github.com/pierrec/lz4/v4 v4.1.33
@@ -365,6 +368,7 @@ require (
 	go.podman.io/storage v1.65.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	go4.org v0.0.0-20230225012048-214862532bf5 // indirect
+	go4.org/netipx v0.0.0-20231129151722-fdeea329fbba // indirect
 	golang.org/x/exp v0.0.0-20260410095643-746e56fc9e2f // indirect
 	golang.org/x/mod v0.42.0 // indirect
 	golang.org/x/net v0.61.0 // indirect
