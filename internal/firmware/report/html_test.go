@@ -138,7 +138,7 @@ func TestHTMLContent(t *testing.T) {
 		`<td class="n mono">0x1f</td><td class="n">3</td>`,
 		`<td class="n mono">whole file</td>`,
 		// Dispositioned rows marked and explained.
-		`<tr class="disp"><td class="mono">NV-KEY-001</td>`,
+		`<tr class="disp"><td class="mono id">NV-KEY-001</td>`,
 		`accepted (regenerated on first boot): the init script replaces the key before dropbear starts`,
 		// Charts: one bar per severity and kind, one per ecosystem.
 		`<title>2 high findings</title>`,
@@ -149,7 +149,7 @@ func TestHTMLContent(t *testing.T) {
 		`fixed in 1.0.2h`,
 		`<td>busybox</td><td>1.33.1</td><td>binary</td>`,
 		`<tr><th>PIE</th><td class="n">25.0%</td>`,
-		`<td class="mono">NV-HYG-001</td>`,
+		`<td class="mono id">NV-HYG-001</td>`,
 		`analyser services: inittab parser: line 40: too long`,
 		`schema v6.0.2, built 2025-11-30T04:05:06Z`,
 	} {
