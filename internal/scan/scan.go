@@ -299,6 +299,10 @@ func matchVulns(ctx context.Context, dbDir string, comps []firmware.Component) (
 	defer db.Close()
 	info := db.Info()
 	vs, err := db.Match(ctx, comps)
+	if errors.Is(err, vuln.ErrPartial) {
+		// Some components could not be matched; the rest stand.
+		return vs, &info, "vulnerability matching incomplete: " + err.Error(), nil
+	}
 	if err != nil {
 		return nil, &info, "", err
 	}
