@@ -32,6 +32,13 @@ func TestScripts(t *testing.T) {
 				}
 				ts.Check(os.WriteFile(ts.MkAbs(args[0]), examples.DemoFirmware, 0o644))
 			},
+			// demodb FILE writes the demo's vulnerability database archive.
+			"demodb": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 1 {
+					ts.Fatalf("usage: demodb FILE")
+				}
+				ts.Check(os.WriteFile(ts.MkAbs(args[0]), examples.DemoVulnDB, 0o644))
+			},
 		},
 	})
 }

@@ -114,7 +114,7 @@ JSON), html (one self-contained file).`,
 			}
 			if failOn != firmware.SeverityUnknown {
 				if w := scan.Worst(rep); w >= failOn {
-					return errReported{fmt.Errorf("%w: worst undispositioned severity is %s (--fail-on %s)", ErrFindings, w, failOn)}
+					return fmt.Errorf("%w: worst undispositioned severity is %s (--fail-on %s)", ErrFindings, w, failOn)
 				}
 			}
 			return nil
