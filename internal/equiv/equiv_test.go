@@ -298,6 +298,20 @@ func TestPairs(t *testing.T) {
 			rules:     map[string][]string{"NV-EQV-003": {"/usr/bin/helper", "/usr/sbin/telnetd"}},
 		},
 		{
+			// tar extracts the last of two entries with one name.
+			name:      "second entry for a name",
+			a:         mkTar(t, epoch, base...),
+			b:         mkTar(t, epoch, append(slices.Clone(base), tEntry{path: "etc/passwd", data: "root::0:0:root:/root:/bin/sh\n"})...),
+			verdict:   VerdictDifferent,
+			differing: []string{"/etc/passwd"},
+			rules:     map[string][]string{"NV-EQV-005": {"/etc/passwd"}},
+			check: func(t *testing.T, rep *Report) {
+				if c := change(rep, "/etc/passwd"); c.Status != StatusAdded {
+					t.Errorf("passwd %+v", c)
+				}
+			},
+		},
+		{
 			name:      "removed file and changed link",
 			a:         mkTar(t, epoch, base...),
 			b:         mkTar(t, epoch, replace(replace(base, "www/index.html", tEntry{}), "bin/sh", tEntry{path: "bin/sh", typ: tar.TypeSymlink, link: "/tmp/sh"})...),

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strings"
 
 	"github.com/netvet/netvet/internal/firmware"
 	"github.com/netvet/netvet/internal/unpack"
@@ -44,8 +45,13 @@ func childSegments(kids []*node) []string {
 			}
 			return a.Path < b.Path
 		})
+		carved := strings.HasPrefix(seg, "0x*.")
 		for n, i := range idx {
-			segs[i] = fmt.Sprintf("%s#%d", seg, n+1)
+			// Carved chunks are numbered; a name an archive holds twice
+			// keeps it for its first entry, the others are numbered.
+			if carved || n > 0 {
+				segs[i] = fmt.Sprintf("%s#%d", seg, n+1)
+			}
 		}
 	}
 	return segs

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/netvet/netvet/internal/firmware"
+	"github.com/netvet/netvet/internal/sbom/detect"
 )
 
 // routerRoot builds a router-like root filesystem from real Debian
@@ -32,9 +33,9 @@ func routerRoot(t *testing.T) (string, map[string]string) {
 			t.Fatal(err)
 		}
 	}
-	copyFile("testdata/opkg/status", "usr/lib/opkg/status")
-	copyFile("testdata/opkg/busybox.control", "usr/lib/opkg/info/busybox.control")
-	copyFile("testdata/os-release-openwrt", "usr/lib/os-release")
+	copyFile("detect/testdata/opkg/status", "usr/lib/opkg/status")
+	copyFile("detect/testdata/opkg/busybox.control", "usr/lib/opkg/info/busybox.control")
+	copyFile("detect/testdata/os-release-openwrt", "usr/lib/os-release")
 	if err := os.MkdirAll(filepath.Join(root, "etc"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +98,7 @@ func TestCatalogDebianBinaries(t *testing.T) {
 			if !ok {
 				t.Skipf("%s not extracted", c.pkg)
 			}
-			want := upstreamVersion(ver)
+			want := detect.UpstreamVersion(ver)
 			var got *firmware.Component
 			for _, comp := range findComponents(cs, c.name, c.foundBy) {
 				for _, l := range comp.Locations {
@@ -137,11 +138,8 @@ func TestCatalogDebianBinaries(t *testing.T) {
 			if got.PURL != "pkg:generic/"+c.name+"@"+want {
 				t.Errorf("purl %q", got.PURL)
 			}
-			if p, ok := products[c.name]; ok && len(p.cpes) > 0 {
-				wantCPE := formatCPE(p.cpes[0], want)
-				if len(got.CPEs) == 0 || got.CPEs[0] != wantCPE {
-					t.Errorf("CPEs %v, want %s first", got.CPEs, wantCPE)
-				}
+			if wantCPE := detect.PrimaryCPE(c.name, want); wantCPE == "" || len(got.CPEs) == 0 || got.CPEs[0] != wantCPE {
+				t.Errorf("CPEs %v, want %q first", got.CPEs, wantCPE)
 			}
 		})
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/netvet/netvet/internal/firmware"
+	"github.com/netvet/netvet/internal/sbom/detect"
 )
 
 // The component-hygiene rules.
@@ -73,7 +74,7 @@ func Hygiene(cs []firmware.Component, now time.Time) []firmware.Finding {
 		c := &cs[i]
 		setEndOfLife(c, now)
 		if c.EndOfLife != "" {
-			k := eolKey{productName(c.Name, c.Ecosystem), upstreamVersion(c.Version)}
+			k := eolKey{detect.ProductName(c.Name, c.Ecosystem), detect.UpstreamVersion(c.Version)}
 			if _, ok := eol[k]; !ok {
 				eolOrder = append(eolOrder, k)
 			}
@@ -82,14 +83,14 @@ func Hygiene(cs []firmware.Component, now time.Time) []firmware.Finding {
 		if c.Ecosystem == "linux-kernel-module" {
 			continue
 		}
-		prod := productName(c.Name, c.Ecosystem)
+		prod := detect.ProductName(c.Name, c.Ecosystem)
 		g := groups[prod]
 		if g == nil {
 			g = &group{versions: map[string][]*firmware.Component{}, copies: map[string]firmware.Location{}, version: map[string]string{}}
 			groups[prod] = g
 			names = append(names, prod)
 		}
-		up := upstreamVersion(c.Version)
+		up := detect.UpstreamVersion(c.Version)
 		if up != "" {
 			g.versions[up] = append(g.versions[up], c)
 		}
@@ -125,7 +126,7 @@ func versionsFinding(prod string, versions map[string][]*firmware.Component) fir
 	for v := range versions {
 		vs = append(vs, v)
 	}
-	sort.Slice(vs, func(i, j int) bool { return compareVersions(vs[i], vs[j]) < 0 })
+	sort.Slice(vs, func(i, j int) bool { return detect.CompareVersions(vs[i], vs[j]) < 0 })
 	for _, v := range vs {
 		sortEvidence(versions[v])
 	}
@@ -207,20 +208,20 @@ func copiesFinding(prod string, copies map[string]firmware.Location, version map
 // the components cs (a package entry and the binaries, say).
 func eolFinding(cs []*firmware.Component, now time.Time) firmware.Finding {
 	c := cs[0]
-	prod := productName(c.Name, c.Ecosystem)
-	r, _ := endOfLife(prod, c.Version)
+	prod := detect.ProductName(c.Name, c.Ecosystem)
+	r, _ := detect.EndOfLife(prod, c.Version)
 	loc := firstLocation(c)
-	when := "ended " + r.date
-	if r.bound {
-		when = "branch not in the calendar; support ended no later than " + r.date
+	when := "ended " + r.Date
+	if r.Bound {
+		when = "branch not in the calendar; support ended no later than " + r.Date
 	}
 	ev := fmt.Sprintf("%s %s: release branch %s, upstream support %s; seen in %s; source: %s",
-		prod, upstreamVersion(c.Version), r.branch, when, describeWhere(cs), r.source)
+		prod, detect.UpstreamVersion(c.Version), r.Branch, when, describeWhere(cs), r.Source)
 	fd := RuleEndOfLife.Finding(nil, loc.Offset, ev)
-	fd.Title = fmt.Sprintf("%s %s is past upstream end of life", prod, upstreamVersion(c.Version))
+	fd.Title = fmt.Sprintf("%s %s is past upstream end of life", prod, detect.UpstreamVersion(c.Version))
 	fd.Path, fd.FSPath = loc.Path, loc.FSPath
 	fd.Analyzer = AnalyzerName
-	if t, err := time.Parse(time.DateOnly, r.date); err == nil && now.Sub(t) > highAfter {
+	if t, err := time.Parse(time.DateOnly, r.Date); err == nil && now.Sub(t) > highAfter {
 		fd.Severity = firmware.SeverityHigh
 	}
 	return fd

@@ -4,30 +4,16 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"path"
 	"strings"
 
 	"github.com/anchore/packageurl-go"
 
 	"github.com/netvet/netvet/internal/firmware"
+	"github.com/netvet/netvet/internal/sbom/detect"
 )
 
 // maxPackageDB bounds the size of one opkg status or control file read.
 const maxPackageDB = 32 << 20
-
-// isOpkgDB reports whether fspath is an opkg database file: a status
-// database or a package's control file, under /usr/lib/opkg or
-// /var/lib/opkg (the places opkg and syft look).
-func isOpkgDB(fspath string) bool {
-	dir, file := path.Split(fspath)
-	switch {
-	case file == "status" && strings.HasSuffix(dir, "/lib/opkg/"):
-		return true
-	case strings.HasSuffix(file, ".control") && strings.HasSuffix(dir, "/lib/opkg/info/"):
-		return true
-	}
-	return false
-}
 
 // catalogOpkg reads the opkg databases of every filesystem.
 func catalogOpkg(ctx context.Context, t *firmware.Tree, osrels map[*firmware.Root]*osRelease, log *slog.Logger) ([]record, error) {
@@ -37,7 +23,7 @@ func catalogOpkg(ctx context.Context, t *firmware.Tree, osrels map[*firmware.Roo
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			if f.Type != firmware.TypeFile || !isOpkgDB(f.FSPath) {
+			if f.Type != firmware.TypeFile || !detect.IsOpkgDB(f.FSPath) {
 				continue
 			}
 			data, err := t.ReadFile(f, maxPackageDB)
@@ -45,7 +31,7 @@ func catalogOpkg(ctx context.Context, t *firmware.Tree, osrels map[*firmware.Roo
 				log.Warn("opkg database not read", "path", f.Path, "err", err)
 				continue
 			}
-			stanzas, bad, err := parseControl(data)
+			stanzas, bad, err := detect.ParseControl(data)
 			if err != nil {
 				log.Warn("opkg database read in part", "path", f.Path, "err", err)
 			}
@@ -63,37 +49,34 @@ func catalogOpkg(ctx context.Context, t *firmware.Tree, osrels map[*firmware.Roo
 }
 
 // opkgRecord makes the component of one installed package entry.
-func opkgRecord(s stanza, f *firmware.File, osr *osRelease) (record, bool) {
-	name, version := s.get("package"), s.get("version")
-	if name == "" || version == "" || !s.installed() || len(name) > 256 || len(version) > maxVersionLen {
+func opkgRecord(s detect.Stanza, f *firmware.File, osr *osRelease) (record, bool) {
+	name, version := s.Get("package"), s.Get("version")
+	if name == "" || version == "" || !s.Installed() || len(name) > 256 || len(version) > detect.MaxVersionLen {
 		return record{}, false
 	}
 	if strings.ContainsAny(name+version, "\n\x00") {
 		return record{}, false
 	}
-	arch := s.get("architecture")
-	ev := fmt.Sprintf("line %d: Package: %s; Version: %s", s.line, name, version)
+	arch := s.Get("architecture")
+	ev := fmt.Sprintf("line %d: Package: %s; Version: %s", s.Line, name, version)
 	if arch != "" {
 		ev += "; Architecture: " + arch
 	}
-	prod := productName(name, "opkg")
-	var cpes []string
-	if _, known := products[prod]; known {
-		cpes = cpesFor(prod, upstreamVersion(version))
-	}
+	prod := detect.ProductName(name, "opkg")
+	cpes := detect.CPEs(prod, detect.UpstreamVersion(version))
 	var lic []string
-	if l := s.get("license"); l != "" && !strings.Contains(l, "\n") {
+	if l := s.Get("license"); l != "" && !strings.Contains(l, "\n") {
 		lic = []string{l}
 	}
 	typ := "library"
-	if p, ok := products[prod]; ok {
-		typ = p.typ
+	if pt, ok := detect.ProductType(prod); ok {
+		typ = pt
 	}
 	return record{
 		name: name, version: version, typ: typ, ecosystem: "opkg",
 		purl: opkgPURL(name, version, arch, osr), cpes: cpes, licenses: lic,
-		supplier: firstLine(s.get("maintainer")), foundBy: "netvet-opkg",
-		loc: locationOf(f, s.offset, printable([]byte(ev))),
+		supplier: firstLine(s.Get("maintainer")), foundBy: "netvet-opkg",
+		loc: locationOf(f, s.Offset, detect.Printable([]byte(ev))),
 	}, true
 }
 
@@ -103,21 +86,32 @@ func opkgRecord(s stanza, f *firmware.File, osr *osRelease) (record, bool) {
 // for opkg: the distribution's os-release ID as namespace, the package
 // architecture, and the release as distro qualifier (ID-VERSION_ID, the
 // form syft and grype use for Debian).
-func opkgPURL(name, version, arch string, osr *osRelease) string {
+func opkgPURL(name, version, arch string, r *osRelease) string {
+	var osr *detect.OSRelease // nil-safe methods
+	if r != nil {
+		osr = &r.OSRelease
+	}
 	q := map[string]string{}
 	if arch != "" {
 		q["arch"] = arch
 	}
-	if d := osr.distroQualifier(); d != "" {
+	if d := osr.Distro(); d != "" {
 		q["distro"] = d
 	}
 	var quals packageurl.Qualifiers
 	if len(q) > 0 {
 		quals = packageurl.QualifiersFromMap(q)
 	}
-	return packageurl.NewPackageURL("opkg", osr.id(), name, version, quals, "").ToString()
+	return packageurl.NewPackageURL("opkg", osr.ID(), name, version, quals, "").ToString()
 }
 
+// osRelease is a filesystem's os-release and where it was read.
+type osRelease struct {
+	detect.OSRelease
+	path, fsPath string
+}
+
+// firstLine returns s up to its first line break.
 func firstLine(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]
@@ -134,42 +128,42 @@ func readOSRelease(t *firmware.Tree, r *firmware.Root, log *slog.Logger) *osRele
 		if f == nil || f.Type != firmware.TypeFile {
 			continue
 		}
-		data, err := t.ReadFile(f, maxOSRelease)
+		data, err := t.ReadFile(f, detect.MaxOSRelease)
 		if err != nil {
 			log.Debug("os-release not read", "path", f.Path, "err", err)
 			continue
 		}
-		fields, offsets := parseOSRelease(data)
+		fields, offsets := detect.ParseOSRelease(data)
 		if len(fields) == 0 {
 			continue
 		}
-		return &osRelease{fields: fields, offsets: offsets, path: f.Path, fsPath: f.FSPath}
+		return &osRelease{OSRelease: detect.OSRelease{Fields: fields, Offsets: offsets}, path: f.Path, fsPath: f.FSPath}
 	}
 	return nil
 }
 
 // osComponent is the operating system a filesystem's os-release names.
 func osComponent(o *osRelease) (record, bool) {
-	id := o.id()
+	id := o.ID()
 	if id == "" {
 		return record{}, false
 	}
-	version := purlSafe(o.fields["VERSION_ID"])
-	off, ok := o.offsets["VERSION_ID"]
+	version := detect.Token(o.Fields["VERSION_ID"])
+	off, ok := o.Offsets["VERSION_ID"]
 	ev := fmt.Sprintf("ID=%s VERSION_ID=%s", id, version)
 	if !ok {
-		off = o.offsets["ID"]
+		off = o.Offsets["ID"]
 	}
-	if n := o.fields["PRETTY_NAME"]; n != "" {
+	if n := o.Fields["PRETTY_NAME"]; n != "" {
 		ev += " PRETTY_NAME=" + n
 	}
 	var cpes []string
-	if p, ok := products[id]; ok && p.typ == "operating-system" {
-		cpes = cpesFor(id, upstreamVersion(version))
+	if typ, ok := detect.ProductType(id); ok && typ == "operating-system" {
+		cpes = detect.CPEs(id, detect.UpstreamVersion(version))
 	}
 	return record{
 		name: id, version: version, typ: "operating-system", ecosystem: "os-release",
 		cpes: cpes, foundBy: "netvet-os-release",
-		loc: firmware.Location{Path: o.path, FSPath: o.fsPath, Offset: off, Evidence: printable([]byte(ev))},
+		loc: firmware.Location{Path: o.path, FSPath: o.fsPath, Offset: off, Evidence: detect.Printable([]byte(ev))},
 	}, true
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/anchore/packageurl-go"
 
 	"github.com/netvet/netvet/internal/firmware"
+	"github.com/netvet/netvet/internal/sbom/detect"
 )
 
 // Options configure Catalog.
@@ -221,7 +222,7 @@ func sortComponents(cs []firmware.Component) {
 		if a.Name != b.Name {
 			return a.Name < b.Name
 		}
-		if c := compareVersions(a.Version, b.Version); c != 0 {
+		if c := detect.CompareVersions(a.Version, b.Version); c != 0 {
 			return c < 0
 		}
 		if a.Version != b.Version {
@@ -287,9 +288,9 @@ func setEndOfLife(c *firmware.Component, now time.Time) {
 	case "deb", "rpm", "apk", "linux-kernel-module":
 		return
 	}
-	r, ok := endOfLife(productName(c.Name, c.Ecosystem), c.Version)
-	if ok && pastEndOfLife(r.date, now) {
-		c.EndOfLife = r.date
+	r, ok := detect.EndOfLife(detect.ProductName(c.Name, c.Ecosystem), c.Version)
+	if ok && detect.PastEndOfLife(r.Date, now) {
+		c.EndOfLife = r.Date
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/anchore/syft/syft/source/directorysource"
 
 	"github.com/netvet/netvet/internal/firmware"
+	"github.com/netvet/netvet/internal/sbom/detect"
 
 	// syft's RPM cataloger reads SQLite package databases (RPM 4.16+)
 	// through database/sql under the driver name "sqlite". grype's
@@ -133,7 +134,7 @@ func syftRecords(p pkg.Package, r *firmware.Root) []record {
 		// itself (catalogOpkg).
 		opkg := true
 		for _, l := range locs {
-			if !isOpkgDB(l.RealPath) {
+			if !detect.IsOpkgDB(l.RealPath) {
 				opkg = false
 			}
 		}
@@ -144,7 +145,7 @@ func syftRecords(p pkg.Package, r *firmware.Root) []record {
 	eco := string(p.Type)
 	typ := "library"
 	if p.Type == pkg.BinaryPkg {
-		typ = componentType(productName(p.Name, eco))
+		typ = detect.ComponentType(detect.ProductName(p.Name, eco))
 	}
 	var cpes []string
 	for _, c := range p.CPEs {
@@ -179,7 +180,7 @@ func syftRecords(p pkg.Package, r *firmware.Root) []record {
 		out = append(out, record{
 			name: p.Name, version: p.Version, typ: typ, ecosystem: eco, purl: p.PURL,
 			cpes: cpes, licenses: lic, foundBy: p.FoundBy,
-			loc: locationOf(f, -1, printable([]byte(ev))),
+			loc: locationOf(f, -1, detect.Printable([]byte(ev))),
 		})
 	}
 	return out
@@ -192,12 +193,12 @@ func dropCovered(syftRecs, ours []record) []record {
 	type key struct{ product, version, path string }
 	have := map[key]bool{}
 	for _, r := range ours {
-		have[key{r.name, upstreamVersion(r.version), r.loc.Path}] = true
+		have[key{r.name, detect.UpstreamVersion(r.version), r.loc.Path}] = true
 	}
 	out := syftRecs[:0:0]
 	for _, r := range syftRecs {
 		if r.ecosystem == string(pkg.BinaryPkg) &&
-			have[key{productName(r.name, r.ecosystem), upstreamVersion(r.version), r.loc.Path}] {
+			have[key{detect.ProductName(r.name, r.ecosystem), detect.UpstreamVersion(r.version), r.loc.Path}] {
 			continue
 		}
 		out = append(out, r)
