@@ -10,6 +10,7 @@ import (
 
 	"github.com/netvet/netvet/internal/equiv"
 	"github.com/netvet/netvet/internal/firmware/format/all"
+	"github.com/netvet/netvet/internal/unpack"
 	"github.com/netvet/netvet/internal/version"
 )
 
@@ -59,8 +60,9 @@ set-user-ID file, a new or changed init script, a new listening daemon, a
 changed authorized_keys, a changed account database.
 
 Verdict and exit status: bit-identical (0), equivalent (0), different (3),
-incomplete (3: nothing differs, but some bytes could not be read, e.g. a
-folder given without its image beside it).`,
+incomplete (3: nothing was found to differ, but some bytes could not be
+read, e.g. a folder given without its image beside it, or the images
+differ only in bytes netvet does not compare).`,
 		Example: `  # Is the image in the network the one the lab evaluated?
   netvet firmware diff evaluated.bin deployed.bin
 
@@ -85,10 +87,13 @@ folder given without its image beside it).`,
 			if err != nil {
 				return &UsageError{fmt.Errorf("--max-compare-size: %w", err)}
 			}
+			prog := &unpack.Progress{}
+			stopProgress := startProgress(e, prog)
 			rep, err := equiv.Diff(cmd.Context(), args[0], args[1], equiv.OpenOptions{
 				Registry: all.Registry(), Limits: lim, Workers: fl.workers, Logger: e.log,
-				Version: version.Get().Version, Dir: fl.work,
+				Version: version.Get().Version, Dir: fl.work, Progress: prog,
 			}, equiv.Options{MaxCompareBytes: maxCmp, All: fl.all, Logger: e.log, Version: version.Get().Version})
+			stopProgress()
 			if err != nil {
 				return err
 			}
@@ -107,10 +112,10 @@ folder given without its image beside it).`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&fl.format, "format", "f", "text", "output: "+strings.Join(equiv.Formats, ", "))
-	f.StringVarP(&fl.output, "output", "o", "", "write the report to this file instead of stdout")
-	f.StringVar(&fl.work, "work", "", "unpack the images into DIR/a and DIR/b and keep them (default: a temporary folder, removed)")
+	f.StringVarP(&fl.output, "output", "o", "", "write the report to `FILE` instead of stdout")
+	f.StringVar(&fl.work, "work", "", "unpack the images into `DIR`/a and DIR/b and keep them (default: a temporary folder, removed)")
 	f.IntVar(&fl.workers, "workers", 0, "blobs unpacked in parallel per image (0: one per CPU)")
-	f.StringVar(&fl.maxCompare, "max-compare-size", "64MiB", "files larger than this are compared by hash and TLSH only, not normalised")
+	f.StringVar(&fl.maxCompare, "max-compare-size", "64MiB", "files larger than `SIZE` are compared by hash and TLSH only, not normalised")
 	f.BoolVar(&fl.all, "all", false, "list identical objects too (with -f json or html)")
 	fl.limits.register(f)
 	return cmd

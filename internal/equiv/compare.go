@@ -1155,7 +1155,13 @@ func (c *comparer) finish(rep *Report) {
 		rep.Verdict = VerdictDifferent
 	case rep.Summary.Unverified > 0:
 		rep.Verdict = VerdictIncomplete
-		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d objects could not be compared: equivalence is not shown", rep.Summary.Unverified))
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s could not be compared: equivalence is not shown", plural(int64(rep.Summary.Unverified), "object")))
+	case len(rep.Normalisations) == 0:
+		// The images differ, yet no object does: the difference is in
+		// bytes netvet does not compare (file-system slack, or an image
+		// given as a folder without the image file).
+		rep.Verdict = VerdictIncomplete
+		rep.Warnings = append(rep.Warnings, "the images differ, but no object netvet extracts and compares does: the difference lies in bytes it does not compare")
 	default:
 		rep.Verdict = VerdictEquivalent
 	}

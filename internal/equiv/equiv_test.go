@@ -431,7 +431,9 @@ func TestVendorContainers(t *testing.T) {
 		field int // an offset in the header that is not a normalised field
 	}{
 		{"chk", func(root []byte) []byte { return chk.Build("U12H270T00_NETGEAR", kernel, root) }, 9},
-		{"seama", func(root []byte) []byte { return seama.Build([]string{"dev=test"}, append(slices.Clone(kernel), root...)) }, 30},
+		{"seama", func(root []byte) []byte {
+			return seama.Build([]string{"dev=test"}, append(slices.Clone(kernel), root...))
+		}, 30},
 		{"tplink v1", func(root []byte) []byte { return tplink.Build(1, kernel, root) }, 30},
 		{"tplink v2", func(root []byte) []byte { return tplink.Build(2, kernel, root) }, 0x35},
 		{"hwnp", hw, 40},

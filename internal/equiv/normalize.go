@@ -50,7 +50,8 @@ var (
 
 // maskOptions says which normalisations may apply to a file.
 type maskOptions struct {
-	// paths enables build-path masks (ELF files only).
+	// paths is set for ELF files: it enables build-path masks and lone
+	// __TIME__ strings.
 	paths bool
 	// skip lists byte ranges where no pattern may match (ELF code and
 	// header tables).
@@ -91,8 +92,11 @@ func findMasks(data []byte, opt maskOptions) []mask {
 		}
 		add(loc[2], loc[3]-loc[2], NormBuildDate)
 	}
-	for _, loc := range reCTime.FindAllSubmatchIndex(data, -1) {
-		add(loc[2], loc[3]-loc[2], NormBuildDate)
+	if opt.paths {
+		// A lone __TIME__ string: only where a compiler puts it.
+		for _, loc := range reCTime.FindAllSubmatchIndex(data, -1) {
+			add(loc[2], loc[3]-loc[2], NormBuildDate)
+		}
 	}
 	for _, loc := range reBanner.FindAllSubmatchIndex(data, -1) {
 		add(loc[2], loc[3]-loc[2], NormBuildHost)

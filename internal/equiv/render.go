@@ -41,6 +41,9 @@ func (r *Report) VerdictLine() string {
 		}
 		return "EQUIVALENT after normalisation: " + strings.Join(ns, ", ")
 	case VerdictIncomplete:
+		if r.Summary.Unverified == 0 {
+			return "INCOMPLETE: the images differ, but in no object netvet compares"
+		}
 		return fmt.Sprintf("INCOMPLETE: no difference found, but %s could not be compared", plural(int64(r.Summary.Unverified), "object"))
 	}
 	verb := "differ"

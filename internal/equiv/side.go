@@ -46,6 +46,8 @@ type OpenOptions struct {
 	// Dir is the folder to unpack into (must not exist or be empty); ""
 	// makes a temporary folder that Close removes.
 	Dir string
+	// Progress, when set, counts the unpacks' work.
+	Progress *unpack.Progress
 }
 
 // Open prepares one side from an image file (unpacked into opt.Dir or a
@@ -122,7 +124,7 @@ func (s *Side) unpack(ctx context.Context, image string, opt OpenOptions) error 
 	}
 	m, err := unpack.Unpack(ctx, image, out, unpack.Options{
 		Registry: opt.Registry, Limits: opt.Limits, Workers: opt.Workers,
-		Logger: opt.Logger, Version: opt.Version,
+		Logger: opt.Logger, Version: opt.Version, Progress: opt.Progress,
 	})
 	if err != nil {
 		return fmt.Errorf("unpack %s: %w", image, err)

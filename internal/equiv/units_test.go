@@ -18,7 +18,8 @@ func TestFindMasks(t *testing.T) {
 	}{
 		{"C __DATE__ __TIME__", "v1.2 (Mar  1 2026 10:00:00)", false, []string{"build-date:Mar  1 2026 10:00:00"}},
 		{"C __DATE__ alone", "built Mar 12 2026\x00", false, []string{"build-date:Mar 12 2026"}},
-		{"__TIME__ as its own string", "\x00Mar  1 2026\x0010:00:00\x00", false, []string{"build-date:Mar  1 2026", "build-date:10:00:00"}},
+		{"__TIME__ as its own string", "\x00Mar  1 2026\x0010:00:00\x00", true, []string{"build-date:Mar  1 2026", "build-date:10:00:00"}},
+		{"lone time outside ELF: kept", "\x00Mar  1 2026\x0010:00:00\x00", false, []string{"build-date:Mar  1 2026"}},
 		{"kernel banner", "Linux version 5.10.1 (builder@build-17) (gcc 12) #1 SMP Sun Mar 1 10:00:00 UTC 2026\n", false,
 			[]string{"build-host:builder@build-17", "build-date:Sun Mar 1 10:00:00 UTC 2026"}},
 		{"date(1)", "Sun Mar  1 10:00:00 CET 2026", false, []string{"build-date:Sun Mar  1 10:00:00 CET 2026"}},

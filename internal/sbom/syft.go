@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/anchore/syft/syft"
 	"github.com/anchore/syft/syft/cataloging"
@@ -88,6 +89,42 @@ func syftConfig(parallelism int) *syft.CreateSBOMConfig {
 			WithRemovals("linux-kernel-cataloger"))
 }
 
+// licenseScanner holds syft's licence scanner, built once per process:
+// building it (a DFA over every licence text licensecheck knows) costs
+// seconds of CPU, which CreateSBOM would otherwise spend again for each
+// filesystem of each image.
+var licenseScanner struct {
+	once sync.Once
+	ctx  context.Context // carries the scanner as a value
+	err  error
+}
+
+// withLicenseScanner returns ctx with the shared licence scanner set, so
+// that syft.CreateSBOM uses it instead of building its own.
+func withLicenseScanner(ctx context.Context) (context.Context, error) {
+	licenseScanner.once.Do(func() {
+		licenseScanner.ctx, licenseScanner.err = syft.SetContextLicenseScanner(context.Background(), cataloging.DefaultLicenseConfig())
+	})
+	if licenseScanner.err != nil {
+		return nil, licenseScanner.err
+	}
+	return valuesFrom{Context: ctx, values: licenseScanner.ctx}, nil
+}
+
+// valuesFrom is ctx (its deadline, cancellation and values) with the
+// values of a second context underneath.
+type valuesFrom struct {
+	context.Context
+	values context.Context
+}
+
+func (c valuesFrom) Value(key any) any {
+	if v := c.Context.Value(key); v != nil {
+		return v
+	}
+	return c.values.Value(key)
+}
+
 // catalogRootWithSyft runs syft over one filesystem's folder and turns its
 // packages into records whose locations are the filesystem's files.
 func catalogRootWithSyft(ctx context.Context, t *firmware.Tree, r *firmware.Root, opts Options) ([]record, error) {
@@ -114,7 +151,11 @@ func catalogRootWithSyft(ctx context.Context, t *firmware.Tree, r *firmware.Root
 	}
 	defer src.Close()
 	opts.Logger.Debug("syft started", "path", r.Path)
-	s, err := syft.CreateSBOM(ctx, src, syftConfig(opts.Parallelism))
+	lctx, err := withLicenseScanner(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s, err := syft.CreateSBOM(lctx, src, syftConfig(opts.Parallelism))
 	if err != nil {
 		return nil, err
 	}

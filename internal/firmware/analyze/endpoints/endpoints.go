@@ -76,7 +76,12 @@ var (
 		Title:     "Endpoint list of a file is incomplete",
 		Rationale: "The file held more distinct endpoints than are listed, or was larger than the scan limit; search it by hand.",
 	}
-	rules = []firmware.Rule{rulePublicIP, ruleURLClear, ruleURLSecure, ruleDomain, ruleInternal, ruleDoc, ruleIncomplete}
+	ruleReference = firmware.Rule{
+		ID: "NV-NET-008", Severity: firmware.SeverityInfo,
+		Title:     "Public endpoint in documentation or used as an identifier",
+		Rationale: "Endpoints in manuals, change logs and message catalogs, and XML namespace or DTD identifiers, are text the device does not contact; they are listed so that none is hidden, without the weight of a hard-coded endpoint.",
+	}
+	rules = []firmware.Rule{rulePublicIP, ruleURLClear, ruleURLSecure, ruleDomain, ruleInternal, ruleDoc, ruleIncomplete, ruleReference}
 )
 
 // Option configures the analyser.
@@ -184,8 +189,12 @@ func (a *analyzer) file(ctx context.Context, t *firmware.Tree, f *firmware.File,
 		return ctx.Err()
 	}
 	sort.SliceStable(list, func(i, j int) bool { return list[i].m.Offset < list[j].m.Offset })
+	docs := docFile(f)
 	for _, e := range list {
 		r := ruleFor(e.m)
+		if r.Severity > firmware.SeverityInfo && (docs || identifierURL(e.m)) {
+			r = ruleReference
+		}
 		fd := r.Finding(f, e.m.Offset, evidence(e))
 		fd.Line = e.m.Line
 		fd.Analyzer = "endpoints"
@@ -227,6 +236,53 @@ func ruleFor(m Match) firmware.Rule {
 		return ruleDoc
 	}
 	return ruleInternal
+}
+
+// docDirs hold documentation: no program reads an endpoint from them.
+var docDirs = []string{"/usr/share/doc/", "/usr/share/man/", "/usr/share/info/", "/usr/share/locale/",
+	"/usr/share/gtk-doc/", "/usr/share/help/", "/usr/share/common-licenses/", "/usr/share/lintian/"}
+
+// docFile reports a file in a documentation folder or a gettext message
+// catalog. Files unpacked from a compressed file (a .gz change log) have
+// no fs_path, so the manifest path is checked too.
+func docFile(f *firmware.File) bool {
+	if strings.HasSuffix(f.FSPath, ".mo") {
+		return true
+	}
+	for _, d := range docDirs {
+		if strings.HasPrefix(f.FSPath, d) || strings.Contains(f.Path, d) {
+			return true
+		}
+	}
+	return false
+}
+
+// identifierPrefixes are the hosts (with a path prefix where the host
+// also serves content) of XML namespace and DTD identifiers: parsers
+// compare them as strings and do not fetch them.
+var identifierPrefixes = []string{
+	"www.w3.org/", "schemas.xmlsoap.org/", "schemas.microsoft.com/", "schemas.openxmlformats.org/",
+	"purl.org/", "xmlns.com/", "ns.adobe.com/", "xmlns.jcp.org/", "java.sun.com/xml/ns/",
+	"www.freedesktop.org/standards/", "maven.apache.org/pom/", "maven.apache.org/xsd/",
+}
+
+// identifierURL reports a cleartext URL that is an XML namespace or DTD
+// identifier.
+func identifierURL(m Match) bool {
+	if m.Kind != KindURL || m.Credentials {
+		return false
+	}
+	_, rest, ok := strings.Cut(m.Value, "://")
+	if !ok {
+		return false
+	}
+	rest = strings.ToLower(rest)
+	for _, p := range identifierPrefixes {
+		if strings.HasPrefix(rest, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func evidence(e *entry) string {

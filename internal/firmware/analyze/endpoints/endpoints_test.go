@@ -146,13 +146,50 @@ func TestAnalyzeCancelled(t *testing.T) {
 
 func TestInfo(t *testing.T) {
 	info := New().Info()
-	if info.Name != "endpoints" || len(info.Rules) != 7 {
+	if info.Name != "endpoints" || len(info.Rules) != 8 {
 		t.Fatalf("info %+v", info)
 	}
 	firmware.NewAnalyzerRegistry(New())
 	for _, r := range info.Rules {
 		if !strings.HasPrefix(r.ID, "NV-NET-") || r.Title == "" || r.Rationale == "" || r.Severity == firmware.SeverityUnknown {
 			t.Errorf("rule %+v", r)
+		}
+	}
+}
+
+// TestReferences: endpoints in documentation (a git release note, a
+// change log unpacked from .gz, a message catalog) and XML namespace
+// identifiers in a binary are NV-NET-008 info, not hard-coded endpoints;
+// the same text in a configuration file keeps its rule.
+func TestReferences(t *testing.T) {
+	notes := "Git 1.7.12.2 Release Notes\n\nFixes since 1.7.12.1\nsee http://www.kernel.org/pub/software/scm/git/\n"
+	bin := "\x7fELF\x02\x01\x01\x00" + strings.Repeat("\x00", 24) +
+		"http://schemas.xmlsoap.org/soap/envelope/\x00http://www.w3.org/2001/XMLSchema-instance\x00http://fw.vendor.com/latest.bin\x00"
+	tr := fwtest.FS(t,
+		fwtest.FileEntry("/usr/share/doc/git/RelNotes/1.7.12.2.txt", notes, 0o644),
+		fwtest.FileEntry("/usr/share/locale/de/LC_MESSAGES/dnsmasq.mo", "\xde\x12\x04\x95 Simon Kelley <simon@thekelleys.org.uk>\x00", 0o644),
+		fwtest.FileEntry("/usr/sbin/hostapd", bin, 0o755),
+		fwtest.FileEntry("/etc/config/update", "option url http://www.kernel.org/pub/software/scm/git/\n", 0o644),
+	)
+	got := run(t, tr)
+	count := map[string]int{}
+	for _, g := range got {
+		count[g.FSPath+" "+g.Rule]++
+		t.Logf("%s %s %d %s", g.Rule, g.FSPath, g.Offset, g.Evidence)
+	}
+	wantCount := map[string]int{
+		"/usr/share/doc/git/RelNotes/1.7.12.2.txt NV-NET-008":    3, // two versions read as addresses, one URL
+		"/usr/share/locale/de/LC_MESSAGES/dnsmasq.mo NV-NET-008": 1,
+		"/usr/sbin/hostapd NV-NET-008":                           2,
+		"/usr/sbin/hostapd NV-NET-002":                           1,
+		"/etc/config/update NV-NET-002":                          1,
+	}
+	if !reflect.DeepEqual(count, wantCount) {
+		t.Errorf("got %v, want %v", count, wantCount)
+	}
+	for _, g := range got {
+		if g.Rule == "NV-NET-008" && g.Severity != firmware.SeverityInfo {
+			t.Errorf("%s severity %v", g.Rule, g.Severity)
 		}
 	}
 }

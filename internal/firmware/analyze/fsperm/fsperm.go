@@ -78,7 +78,7 @@ func (a *Analyzer) Analyze(ctx context.Context, t *firmware.Tree, out firmware.R
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if f.Root == nil {
+		if f.Root == nil || !unixModes(f.Root) {
 			continue
 		}
 		a.checkSetid(ctx, bb, f, add)
@@ -113,6 +113,12 @@ func (a *Analyzer) Analyze(ctx context.Context, t *firmware.Tree, out firmware.R
 	}
 	return nil
 }
+
+// unixModes reports a root whose mode bits are the ones a device's file
+// system has. A zip (a .jar or .apk in a root file system, or an update
+// package) records modes only when the tool that made it chose to, often
+// 0666 for everything, and its entries are never installed with them.
+func unixModes(r *firmware.Root) bool { return r.Format != "zip" }
 
 type addFunc func(r firmware.Rule, f *firmware.File, off int64, line int, ev string)
 

@@ -199,6 +199,20 @@ func (w *walker) load(f *firmware.File) *parsed {
 	return p
 }
 
+// initScriptPath reports a path into an init script folder
+// (/etc/init.d/sshd, /etc/rc.d/S50telnet), named after a daemon but never
+// the daemon itself.
+func initScriptPath(p string) bool {
+	return strings.Contains(p, "/init.d/") || strings.Contains(p, "/rc.d/")
+}
+
+// isScript reports whether f starts with "#!", read from its first bytes
+// only so that daemon binaries are not loaded.
+func (w *walker) isScript(f *firmware.File) bool {
+	head, err := w.t.ReadPrefix(f, 2)
+	return err == nil && string(head) == "#!"
+}
+
 // isText reports whether data looks like a script rather than a binary.
 func isText(data []byte) bool {
 	head := data
@@ -536,7 +550,12 @@ func (w *walker) run(words []string, e *env, s site, cond, pipeShell, onPort boo
 		}
 		return ctlNext
 	}
-	if k := daemons[name]; k != kNone {
+	// An init script named after its daemon (/etc/init.d/dropbear) is a
+	// script, not the daemon: "/etc/init.d/dropbear enabled" only asks
+	// whether it is enabled.
+	script := (prog != nil && !viaBB && prog.Type == firmware.TypeFile && w.isScript(prog)) ||
+		(prog == nil && initScriptPath(cmd))
+	if k := daemons[name]; k != kNone && !script {
 		w.record(name, k, prog, viaBB, words[1:], e, s, cond, pipeShell, onPort)
 		return ctlNext
 	}
@@ -544,7 +563,7 @@ func (w *walker) run(words []string, e *env, s site, cond, pipeShell, onPort boo
 		args := words[1:]
 		if len(args) > 0 {
 			switch args[0] {
-			case "stop", "disable", "status", "reload", "shutdown":
+			case "stop", "disable", "status", "reload", "shutdown", "enabled", "running":
 				return ctlNext
 			case "enable":
 				args = append([]string{"start"}, args[1:]...)
@@ -889,6 +908,15 @@ func (w *walker) rcCommon(p *parsed, e *env) {
 	case "start", "boot", "restart", "enable":
 	default:
 		return
+	}
+	if e.vars["USE_PROCD"] == "1" {
+		// rc.common's start() runs start_service for procd scripts, so a
+		// script's own boot() { ...; start "$@"; } reaches it.
+		if _, ok := e.funcs["start"]; !ok {
+			if fn, ok := e.funcs["start_service"]; ok {
+				e.funcs["start"] = fn
+			}
+		}
 	}
 	if action == "boot" {
 		if fn, ok := e.funcs["boot"]; ok {
