@@ -153,14 +153,14 @@ func TestPairs(t *testing.T) {
 		{
 			name: "build folder in debug strings",
 			a: mkTar(t, epoch, append(slices.Clone(base), tEntry{path: "usr/bin/tool", mode: 0o755, data: string(mkELF(elfSpec{text: codeBytes(900, 5),
-				debugStr: []byte("main\x00/home/alice/work/fw/src\x00GNU C17 12.2.0 -O2\x00"), buildID: bytes.Repeat([]byte{1}, 20)}))})...),
+				debugStr: []byte("main\x00/home/alice/proj/fw/src\x00GNU C17 12.2.0 -O2\x00"), buildID: bytes.Repeat([]byte{1}, 20)}))})...),
 			b: mkTar(t, epoch, append(slices.Clone(base), tEntry{path: "usr/bin/tool", mode: 0o755, data: string(mkELF(elfSpec{text: codeBytes(900, 5),
 				debugStr: []byte("main\x00/builds/ci-00077/fw/src\x00GNU C17 12.2.0 -O2\x00"), buildID: bytes.Repeat([]byte{2}, 20)}))})...),
 			verdict: VerdictEquivalent, norms: []string{NormBuildID, NormBuildPath},
 			check: func(t *testing.T, rep *Report) {
 				c := change(rep, "/usr/bin/tool")
 				for _, sp := range c.Spans {
-					if sp.Normalisation == NormBuildPath && (sp.A != "/home/alice/work/fw/src" || sp.B != "/builds/ci-00077/fw/src") {
+					if sp.Normalisation == NormBuildPath && (sp.A != "/home/alice/proj/fw/src" || sp.B != "/builds/ci-00077/fw/src") {
 						t.Errorf("span %+v", sp)
 					}
 				}
