@@ -18,5 +18,7 @@
 // library, several copies of it, and versions past their upstream end of
 // life.
 //
-// syft and its dependencies are linked only by this package.
+// The detectors and parsers live in the detect subpackage, which links
+// only the standard library; syft and its dependencies are linked by this
+// package alone.
 package sbom

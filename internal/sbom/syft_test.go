@@ -32,6 +32,11 @@ func TestCatalogSyftDebianRoot(t *testing.T) {
 	}
 	write("etc/os-release", "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nVERSION=\"12 (bookworm)\"\nVERSION_CODENAME=bookworm\nID=debian\n")
 	write("var/lib/dpkg/status", "Package: dropbear-bin\nStatus: install ok installed\nPriority: optional\nSection: net\nInstalled-Size: 400\nMaintainer: Guilhem Moulin <guilhem@debian.org>\nArchitecture: amd64\nSource: dropbear\nVersion: 2022.83-1+deb12u1\nDescription: lightweight SSH2 server and client\n\n")
+	// A Python package whose licence is only in a licence file: syft's
+	// licence scanner (shared across runs, see withLicenseScanner) names it.
+	write("usr/lib/python3/dist-packages/netvetdemo-1.0.dist-info/METADATA",
+		"Metadata-Version: 2.1\nName: netvetdemo\nVersion: 1.0\nLicense-File: LICENSE\n\n")
+	write("usr/lib/python3/dist-packages/netvetdemo-1.0.dist-info/LICENSE", mitLicense)
 	b, err := os.ReadFile(bash)
 	if err != nil {
 		t.Fatal(err)
@@ -61,6 +66,10 @@ func TestCatalogSyftDebianRoot(t *testing.T) {
 	if len(sh) != 1 || sh[0].Ecosystem != "binary" || len(sh[0].Locations) != 1 || sh[0].Locations[0].FSPath != "/bin/bash" ||
 		!strings.Contains(sh[0].Locations[0].Evidence, "classifier bash-binary") || len(sh[0].CPEs) == 0 {
 		t.Errorf("bash:\n%s", dump(sh))
+	}
+	py := findComponents(cs, "netvetdemo", "")
+	if len(py) != 1 || len(py[0].Licenses) != 1 || py[0].Licenses[0] != "MIT" {
+		t.Errorf("python package licence:\n%s", dump(py))
 	}
 	debian := findComponents(cs, "debian", "netvet-os-release")
 	if len(debian) != 1 || debian[0].Version != "12" || len(debian[0].CPEs) != 0 {
@@ -143,3 +152,26 @@ func TestCatalogLinksStayInside(t *testing.T) {
 		t.Errorf("components from outside the image:\n%s", dump(cs))
 	}
 }
+
+const mitLicense = `MIT License
+
+Copyright (c) 2026 Example
+
+Permission is hereby granted, free of charge, to any person obtaining a copy
+of this software and associated documentation files (the "Software"), to deal
+in the Software without restriction, including without limitation the rights
+to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
+copies of the Software, and to permit persons to whom the Software is
+furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+`

@@ -154,7 +154,7 @@ func Scan(ctx context.Context, input string, opts Options) (*firmware.ScanReport
 	firmware.SortFindings(findings)
 	sortVulns(vulns)
 	rep.Findings, rep.Vulnerabilities = findings, vulns
-	rep.Rules = rulesOf(findings)
+	rep.Rules = rulesOf(findings, opts.Analyzers)
 	rep.Summary = summarize(rep)
 	if rep.Components == nil {
 		rep.Components = []firmware.Component{}
@@ -322,8 +322,14 @@ func sortVulns(vs []firmware.Vulnerability) {
 	})
 }
 
-// rulesOf lists the rules that fired, taken from the findings themselves.
-func rulesOf(fs []firmware.Finding) []firmware.Rule {
+// rulesOf lists the rules that fired, as the analysers and the component
+// hygiene checks declare them; a rule nobody declares is described by its
+// first finding.
+func rulesOf(fs []firmware.Finding, reg *firmware.AnalyzerRegistry) []firmware.Rule {
+	declared := map[string]firmware.Rule{}
+	for _, r := range sbom.Rules() {
+		declared[r.ID] = r
+	}
 	seen := map[string]bool{}
 	var out []firmware.Rule
 	for _, f := range fs {
@@ -331,6 +337,14 @@ func rulesOf(fs []firmware.Finding) []firmware.Rule {
 			continue
 		}
 		seen[f.Rule] = true
+		if r, ok := reg.Rule(f.Rule); ok {
+			out = append(out, r)
+			continue
+		}
+		if r, ok := declared[f.Rule]; ok {
+			out = append(out, r)
+			continue
+		}
 		out = append(out, firmware.Rule{ID: f.Rule, Title: f.Title, Severity: f.Severity, Rationale: f.Rationale, References: f.References})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
