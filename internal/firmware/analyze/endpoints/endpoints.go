@@ -238,9 +238,12 @@ func ruleFor(m Match) firmware.Rule {
 	return ruleInternal
 }
 
-// docDirs hold documentation: no program reads an endpoint from them.
+// docDirs hold documentation and package databases (versions, home pages
+// and descriptions of packages): no program contacts an endpoint written
+// there.
 var docDirs = []string{"/usr/share/doc/", "/usr/share/man/", "/usr/share/info/", "/usr/share/locale/",
-	"/usr/share/gtk-doc/", "/usr/share/help/", "/usr/share/common-licenses/", "/usr/share/lintian/"}
+	"/usr/share/gtk-doc/", "/usr/share/help/", "/usr/share/common-licenses/", "/usr/share/lintian/",
+	"/var/lib/dpkg/", "/var/lib/apt/lists/", "/var/lib/opkg/", "/usr/lib/opkg/"}
 
 // docFile reports a file in a documentation folder or a gettext message
 // catalog. Files unpacked from a compressed file (a .gz change log) have

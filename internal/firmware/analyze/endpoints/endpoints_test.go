@@ -170,6 +170,7 @@ func TestReferences(t *testing.T) {
 		fwtest.FileEntry("/usr/share/locale/de/LC_MESSAGES/dnsmasq.mo", "\xde\x12\x04\x95 Simon Kelley <simon@thekelleys.org.uk>\x00", 0o644),
 		fwtest.FileEntry("/usr/sbin/hostapd", bin, 0o755),
 		fwtest.FileEntry("/etc/config/update", "option url http://www.kernel.org/pub/software/scm/git/\n", 0o644),
+		fwtest.FileEntry("/var/lib/dpkg/status", "Package: libgnutls30\nVersion: 3.7.9-2\nBreaks: libgnutls28 (<< 4.15.1.0)\nHomepage: https://www.gnutls.org/\n", 0o644),
 	)
 	got := run(t, tr)
 	count := map[string]int{}
@@ -183,6 +184,7 @@ func TestReferences(t *testing.T) {
 		"/usr/sbin/hostapd NV-NET-008":                           2,
 		"/usr/sbin/hostapd NV-NET-002":                           1,
 		"/etc/config/update NV-NET-002":                          1,
+		"/var/lib/dpkg/status NV-NET-008":                        2, // a version read as an address, the home page
 	}
 	if !reflect.DeepEqual(count, wantCount) {
 		t.Errorf("got %v, want %v", count, wantCount)

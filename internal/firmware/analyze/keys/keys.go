@@ -73,11 +73,25 @@ var (
 		Rationale:  "SHA-1 chosen-prefix collisions are practical (2020), so SHA-1 certificate signatures can be forged",
 		References: []string{"https://sha-mbles.github.io/"},
 	}
+	RulePublishedTestKey = firmware.Rule{
+		ID: "NV-KEY-010", Title: "Published self-test key inside the library that publishes it", Severity: firmware.SeverityInfo,
+		Rationale: "crypto libraries carry fixed keys for their power-on self-tests; the key is public in the library's source and identifies nothing, so only its use elsewhere in the image would matter (and is reported as NV-KEY-001)",
+	}
 )
 
 var allRules = []firmware.Rule{
 	RulePrivateKey, RuleEncryptedKey, RuleHostKey, RuleAuthorizedKey, RuleCertExpired,
-	RuleCertSelfSigned, RuleWeakKey, RuleCertMD5, RuleCertSHA1,
+	RuleCertSelfSigned, RuleWeakKey, RuleCertMD5, RuleCertSHA1, RulePublishedTestKey,
+}
+
+// selfTestKeys are private keys compiled into crypto libraries for their
+// self-tests, by ssh-keygen fingerprint, with the library file-name
+// prefix they belong to. Seen in Debian 12's libgnutls30 3.7.9
+// (lib/crypto-selftests-pk.c in the GnuTLS source).
+var selfTestKeys = map[string]struct{ lib, what string }{
+	"SHA256:/s7hC1qbiBH8ldTc08GJSkZlmCiNIbFLFmlDUIrRkck": {"libgnutls", "GnuTLS ECDSA P-256 self-test key"},
+	"SHA256:aTOClQtdjWd6ramaZSkxPI9c4L5sDR/3RimBlUMfraM": {"libgnutls", "GnuTLS DSA self-test key"},
+	"SHA256:EYb3seR7zeXfX5vRAHvcZ4f/25rWfBmDoC5t2UVlUYs": {"libgnutls", "GnuTLS RSA self-test key"},
 }
 
 // Options tune the analyser. The zero value gives the defaults.
@@ -417,6 +431,20 @@ func keyEvidence(k privKey, host bool) string {
 }
 
 func (r *run) key(f *firmware.File, off int64, line int, k privKey, host bool, ident string) {
+	if st, ok := selfTestKeys[k.Pub.SSHFP]; ok && k.Pub.SSHFP != "" {
+		note := "; the published " + st.what
+		if !host && !k.Encrypted && strings.HasPrefix(path.Base(f.Path), st.lib) {
+			r.add(RulePublishedTestKey, f, off, line, keyEvidence(k, host)+note+", in its own library", ident, k.SPKI)
+			return
+		}
+		// Used outside its library, the public test key is an identity
+		// anyone can impersonate: reported as usual, with the note.
+		defer func(n int) {
+			for i := n; i < len(r.found); i++ {
+				r.found[i].Evidence += note
+			}
+		}(len(r.found))
+	}
 	rule := RulePrivateKey
 	switch {
 	case host:

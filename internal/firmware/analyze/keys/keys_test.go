@@ -359,7 +359,7 @@ func TestDeterministicAndCancel(t *testing.T) {
 func TestInfo(t *testing.T) {
 	info := New().Info()
 	id := regexp.MustCompile(`^NV-KEY-\d{3}$`)
-	if info.Name != "keys" || len(info.Rules) != 9 {
+	if info.Name != "keys" || len(info.Rules) != 10 {
 		t.Fatalf("info %+v", info)
 	}
 	for _, r := range info.Rules {

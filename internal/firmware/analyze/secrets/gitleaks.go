@@ -9,22 +9,25 @@ import (
 	"github.com/zricethezav/gitleaks/v8/report"
 )
 
-// The gitleaks detector is built once per process: building it reads the
-// embedded default configuration through viper's global instance, which
-// is not safe to do twice at the same time. Detection is serialised too:
-// the detector is not documented as safe for concurrent use.
+// The default gitleaks configuration is read once per process: reading it
+// goes through viper's global instance, which is not safe to do twice at
+// the same time. A detector is not documented as safe for concurrent use,
+// so each worker takes its own, built from that configuration, from a pool.
 var (
 	glOnce sync.Once
 	glDet  *detect.Detector
 	glErr  error
-	glMu   sync.Mutex
+	glPool = sync.Pool{New: func() any { return detect.NewDetector(glDet.Config) }}
 )
 
 func detector() (*detect.Detector, error) {
 	glOnce.Do(func() {
 		glDet, glErr = detect.NewDetectorDefaultConfig()
 	})
-	return glDet, glErr
+	if glErr != nil {
+		return nil, glErr
+	}
+	return glPool.Get().(*detect.Detector), nil
 }
 
 // gitleaksRulesSkipped are gitleaks rules another netvet analyser covers
@@ -41,8 +44,7 @@ func runGitleaks(ctx context.Context, fspath string, data []byte) ([]report.Find
 	if err != nil {
 		return nil, err
 	}
-	glMu.Lock()
-	defer glMu.Unlock()
+	defer glPool.Put(d)
 	fs := d.DetectContext(ctx, detect.Fragment{Raw: string(data), FilePath: strings.TrimPrefix(fspath, "/")})
 	out := fs[:0]
 	for _, f := range fs {

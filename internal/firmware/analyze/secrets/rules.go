@@ -106,7 +106,59 @@ type fileCtx struct {
 var codeExts = map[string]bool{
 	".js": true, ".html": true, ".htm": true, ".php": true, ".lua": true, ".asp": true, ".c": true, ".h": true,
 	".css": true, ".py": true, ".pl": true, ".java": true, ".go": true, ".rb": true, ".tcl": true, ".cgi": true,
-	".sh": true, ".md": true,
+	".sh": true, ".md": true, ".pm": true, ".pod": true, ".t": true, ".cc": true, ".cpp": true, ".hpp": true,
+	".ts": true, ".vim": true, ".el": true, ".rs": true,
+}
+
+// nssSources are the name-service sources of nsswitch.conf
+// ("passwd: files systemd").
+var nssSources = map[string]bool{
+	"files": true, "compat": true, "db": true, "systemd": true, "nis": true, "nisplus": true, "ldap": true,
+	"sss": true, "winbind": true, "dns": true, "mymachines": true, "resolve": true, "myhostname": true,
+	"extrausers": true, "cache": true, "altfiles": true,
+}
+
+// debArchs are the architecture qualifiers of Debian package names
+// ("passwd:amd64" in dpkg's log and status).
+var debArchs = map[string]bool{
+	"all": true, "amd64": true, "arm64": true, "armel": true, "armhf": true, "i386": true, "mips": true,
+	"mipsel": true, "mips64el": true, "ppc64el": true, "riscv64": true, "s390x": true, "powerpc": true,
+	"loong64": true, "x32": true,
+}
+
+// notSecretColon reports a "name: value" that is not a secret: an
+// nsswitch.conf database line ("passwd: files") or a Debian package name
+// with its architecture ("base-passwd:amd64" in dpkg's log). The name
+// spans t[start:end].
+func notSecretColon(c fileCtx, t string, start, end int, v string) bool {
+	rest := strings.TrimLeft(t[end:], "\"' \t")
+	if !strings.HasPrefix(rest, ":") {
+		return false
+	}
+	if end < len(t) && t[end] == ':' && debArchs[v] {
+		return true
+	}
+	if c.name == "nsswitch.conf" {
+		return true
+	}
+	return strings.TrimSpace(t[:start]) == "" && nssSources[strings.ToLower(v)]
+}
+
+// docDirs hold manuals, change logs and READMEs: "passwd: files" or
+// "secret = ..." there is prose or an example, not configuration.
+var docDirs = []string{"/usr/share/doc/", "/usr/share/man/", "/usr/share/info/", "/usr/share/gtk-doc/",
+	"/usr/share/help/", "/usr/share/lintian/", "/usr/share/common-licenses/"}
+
+// docFile reports a file in a documentation folder; files unpacked from
+// a compressed file (a .gz change log) have no fs_path, so the manifest
+// path is checked too.
+func docFile(f *firmware.File) bool {
+	for _, d := range docDirs {
+		if strings.HasPrefix(f.FSPath, d) || strings.Contains(f.Path, d) {
+			return true
+		}
+	}
+	return false
 }
 
 func newFileCtx(f *firmware.File, data []byte) fileCtx {
@@ -114,7 +166,7 @@ func newFileCtx(f *firmware.File, data []byte) fileCtx {
 	ext := strings.ToLower(path.Ext(c.name))
 	shebang := bytes.HasPrefix(data, []byte("#!"))
 	c.script = ext == ".sh" || (shebang && bytes.Contains(firstLine(data), []byte("sh")))
-	c.config = !shebang && !codeExts[ext]
+	c.config = !shebang && !codeExts[ext] && !docFile(f)
 	lname := strings.ToLower(c.name)
 	c.wifi = strings.Contains(lname, "wpa_supplicant") || strings.Contains(lname, "hostapd") ||
 		bytes.Contains(data, []byte("network={")) || bytes.Contains(data, []byte("\nssid=")) || bytes.HasPrefix(data, []byte("ssid="))
@@ -390,6 +442,9 @@ func lineRules(c fileCtx) []match {
 			for _, m := range reAssign.FindAllStringSubmatchIndex(t, -1) {
 				name, v := t[m[2]:m[3]], t[m[4]:m[5]]
 				if !secretName(name) || placeholder(unquote(v)) || inRanges(comments, l.Offset+int64(m[4])) {
+					continue
+				}
+				if notSecretColon(c, t, m[2], m[3], v) {
 					continue
 				}
 				ctx := xmlContext(c.data, l.Offset+int64(m[4]))

@@ -16,8 +16,11 @@ import (
 	"fmt"
 	"log/slog"
 	"path"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/netvet/netvet/internal/firmware"
 )
@@ -109,44 +112,69 @@ func (a *analyzer) Info() firmware.AnalyzerInfo {
 }
 
 func (a *analyzer) Analyze(ctx context.Context, t *firmware.Tree, out firmware.Reporter) error {
+	files := t.Regular()
+	// Files are searched by a few workers; each keeps its results by file
+	// index, so the findings come out in the same order whatever the
+	// scheduling.
+	results := make([][]firmware.Finding, len(files))
 	var (
-		found  []firmware.Finding
-		glFail error
+		glFail atomic.Pointer[error]
+		next   atomic.Int64
+		wg     sync.WaitGroup
 	)
-	for _, f := range t.Regular() {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		data, ok := a.read(t, f)
-		if !ok {
-			continue
-		}
-		ms := firmwareRules(f, data)
-		if !a.opts.NoGitleaks && glFail == nil {
-			gl, err := runGitleaks(ctx, f.FSPath, data)
-			if err != nil {
-				glFail = err
+	for range max(1, min(runtime.GOMAXPROCS(0), 4)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(files) || ctx.Err() != nil {
+					return
+				}
+				results[i] = a.file(ctx, t, files[i], &glFail)
 			}
-			ms = append(ms, gitleaksMatches(data, gl, ms)...)
-		}
-		render(ms)
-		for _, m := range ms {
-			fd := m.rule.Finding(f, m.evOff, m.evidence)
-			fd.Line, fd.Analyzer = m.l.No, analyzerName
-			found = append(found, fd)
-		}
+		}()
 	}
+	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	var found []firmware.Finding
+	for _, r := range results {
+		found = append(found, r...)
 	}
 	firmware.SortFindings(found)
 	for _, f := range found {
 		out.Report(f)
 	}
-	if glFail != nil {
-		return fmt.Errorf("secrets: gitleaks rules not run: %w", glFail)
+	if e := glFail.Load(); e != nil {
+		return fmt.Errorf("secrets: gitleaks rules not run: %w", *e)
 	}
 	return nil
+}
+
+// file searches one file.
+func (a *analyzer) file(ctx context.Context, t *firmware.Tree, f *firmware.File, glFail *atomic.Pointer[error]) []firmware.Finding {
+	data, ok := a.read(t, f)
+	if !ok {
+		return nil
+	}
+	ms := firmwareRules(f, data)
+	if !a.opts.NoGitleaks && glFail.Load() == nil {
+		gl, err := runGitleaks(ctx, f.FSPath, data)
+		if err != nil {
+			glFail.CompareAndSwap(nil, &err)
+		}
+		ms = append(ms, gitleaksMatches(data, gl, ms)...)
+	}
+	render(ms)
+	var found []firmware.Finding
+	for _, m := range ms {
+		fd := m.rule.Finding(f, m.evOff, m.evidence)
+		fd.Line, fd.Analyzer = m.l.No, analyzerName
+		found = append(found, fd)
+	}
+	return found
 }
 
 // read returns a file's content when it is text worth searching.

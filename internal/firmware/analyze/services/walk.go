@@ -552,8 +552,9 @@ func (w *walker) run(words []string, e *env, s site, cond, pipeShell, onPort boo
 	}
 	// An init script named after its daemon (/etc/init.d/dropbear) is a
 	// script, not the daemon: "/etc/init.d/dropbear enabled" only asks
-	// whether it is enabled.
-	script := (prog != nil && !viaBB && prog.Type == firmware.TypeFile && w.isScript(prog)) ||
+	// whether it is enabled. A wrapper script elsewhere (/usr/sbin/telnetd
+	// running telnetd.real) still counts as the daemon it is named after.
+	script := (prog != nil && !viaBB && prog.Type == firmware.TypeFile && initScriptPath(prog.FSPath) && w.isScript(prog)) ||
 		(prog == nil && initScriptPath(cmd))
 	if k := daemons[name]; k != kNone && !script {
 		w.record(name, k, prog, viaBB, words[1:], e, s, cond, pipeShell, onPort)
