@@ -146,7 +146,7 @@ same input gives byte-identical output.`,
 	root.PersistentFlags().BoolVarP(&e.quiet, "quiet", "q", false, "no progress output on stderr")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return &UsageError{err} })
 	root.AddCommand(newVersionCmd(e), newFirmwareCmd(e), newDemoCmd(e))
-	root.AddCommand(newPolicyCmd(e), newExposureCmd(e), newLedgerCmd(e), newDBCmd(e))
+	root.AddCommand(newPolicyCmd(e), newExposureCmd(e), newLedgerCmd(e), newDBCmd(e), newEgressCmd(e))
 	root.InitDefaultCompletionCmd()
 	root.InitDefaultHelpCmd()
 	for _, c := range root.Commands() {

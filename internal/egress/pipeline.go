@@ -1,0 +1,642 @@
+package egress
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"math"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/netvet/netvet/internal/egress/allow"
+	"github.com/netvet/netvet/internal/egress/baseline"
+	"github.com/netvet/netvet/internal/egress/beacon"
+	"github.com/netvet/netvet/internal/egress/flow"
+	"github.com/netvet/netvet/internal/egress/ipinfo"
+)
+
+// Alert rules.
+const (
+	RuleNotAllowlisted = "not-allowlisted"
+	RuleBeacon         = "beacon"
+	RuleVolume         = "volume"
+)
+
+// Rules lists the alert rules in report order.
+var Rules = []string{RuleNotAllowlisted, RuleBeacon, RuleVolume}
+
+// Pipeline defaults.
+const (
+	DefaultBeaconMin = 70
+	DefaultRepeat    = time.Hour
+	DefaultMaxPairs  = 1_000_000
+	maxEvidence      = 4 // distinct exporters kept per pair or element
+	maxPorts         = 8 // denied ports kept per pair
+)
+
+// Config sets up a Pipeline. Zero fields take the defaults in brackets.
+type Config struct {
+	Elements *ElementMap   // required: which sources are network elements
+	Policy   *allow.Policy // nil: no allowlist (no not-allowlisted alerts; every destination counts as uncovered for beacons)
+	Geo      *ipinfo.DB    // nil: special-range classification only
+	Hosts    allow.Hosts   // names shown for destinations
+	Beacon   beacon.Config
+	Baseline baseline.Config
+	// BeaconMin is the lowest beacon score that alerts [70: medium band].
+	BeaconMin int
+	// Repeat is how long, in flow time, an alert for the same (element,
+	// destination, rule) is held back after the last one; it is repeated
+	// after that only when new flows arrived [1h].
+	Repeat   time.Duration
+	MaxPairs int // (element, destination) pairs kept [1,000,000]; flows of new pairs beyond are counted and dropped
+}
+
+// Stats are the pipeline counters, safe to read at any time.
+type Stats struct {
+	Records           atomic.Uint64 // records offered
+	Accepted          atomic.Uint64 // records from known elements, used
+	DropUnknownSource atomic.Uint64 // source is not a known element
+	DropNoAddress     atomic.Uint64 // record without a valid destination
+	DropNoTime        atomic.Uint64 // record without a start time
+	DropPairCap       atomic.Uint64 // new pair beyond MaxPairs
+	Denied            atomic.Uint64 // records the allowlist did not allow
+	Suppressed        atomic.Uint64 // alerts held back by the repeat interval
+	AlertsByRule      [3]atomic.Uint64
+}
+
+// Evidence says where the flows behind an alert came from.
+type Evidence struct {
+	Exporter     string        `json:"exporter,omitempty"` // export datagram source address
+	Capture      string        `json:"capture,omitempty"`  // capture file, for flows metered from packets
+	Protocol     flow.Protocol `json:"protocol"`
+	Sampled      bool          `json:"sampled"`
+	SamplingRate uint32        `json:"sampling_rate"`
+	SelfReported bool          `json:"self_reported"` // the exporter is the element itself
+}
+
+// Destination describes the far end of an alert.
+type Destination struct {
+	Address string `json:"address"`
+	Class   string `json:"class"`
+	ASN     uint32 `json:"asn,omitempty"`
+	Org     string `json:"org,omitempty"`
+	Country string `json:"country,omitempty"`
+	Name    string `json:"name,omitempty"`
+}
+
+// Alert is one finding about an element's egress.
+type Alert struct {
+	Rule        string       `json:"rule"`
+	Score       int          `json:"score"` // 0-100
+	Band        string       `json:"band"`
+	Element     Element      `json:"element"`
+	Destination *Destination `json:"destination,omitempty"` // nil for volume alerts
+	Ports       []string     `json:"ports,omitempty"`       // denied ports, e.g. "443/tcp"
+	Reason      string       `json:"reason"`
+	FirstSeen   time.Time    `json:"first_seen"`
+	LastSeen    time.Time    `json:"last_seen"`
+	Bytes       uint64       `json:"bytes"`
+	Packets     uint64       `json:"packets"`
+	Flows       uint64       `json:"flows"`
+	Repeat      int          `json:"repeat"` // earlier alerts for the same element, destination and rule
+	// Evidence lists the exporters (or capture files) the flows came from,
+	// at most four; MoreExporters counts the others.
+	Evidence      []Evidence `json:"evidence"`
+	MoreExporters int        `json:"more_exporters,omitempty"`
+	Sampled       bool       `json:"sampled"`       // some evidence is sampled
+	SamplingRate  uint32     `json:"sampling_rate"` // highest rate among the evidence
+	// SelfReported is true when every flow behind the alert was exported
+	// by the element itself: no independent meter saw it.
+	SelfReported bool        `json:"self_reported"`
+	Beacon       *BeaconInfo `json:"beacon,omitempty"`
+	Volume       *VolumeInfo `json:"volume,omitempty"`
+	Raised       time.Time   `json:"raised"` // flow time at which the alert was raised
+}
+
+// BeaconInfo details a beacon alert.
+type BeaconInfo struct {
+	Kind        string   `json:"kind"`
+	IntervalS   float64  `json:"interval_s"`
+	IntervalMAD float64  `json:"interval_mad_s"`
+	Conns       int      `json:"connections"`
+	LongestS    float64  `json:"longest_s"`
+	Elements    int      `json:"elements_talking"`
+	Modifiers   []string `json:"modifiers,omitempty"`
+}
+
+// VolumeInfo details a volume alert.
+type VolumeInfo struct {
+	Hour      time.Time `json:"hour"`
+	Mean      float64   `json:"baseline_mean"`
+	Stdev     float64   `json:"baseline_stdev"`
+	Ratio     float64   `json:"ratio"` // 0 when the baseline mean is 0
+	Threshold float64   `json:"threshold"`
+	Floor     uint64    `json:"floor"`
+}
+
+type pairKey struct {
+	el  *Element
+	dst netip.Addr
+}
+
+type evKey struct {
+	exporter netip.Addr
+	source   string
+	proto    flow.Protocol
+}
+
+type evSet struct {
+	items []Evidence
+	keys  []evKey
+	more  int
+}
+
+func (s *evSet) add(k evKey, e Evidence) {
+	for i, x := range s.keys {
+		if x == k {
+			if e.SamplingRate > s.items[i].SamplingRate {
+				s.items[i].SamplingRate = e.SamplingRate
+			}
+			s.items[i].Sampled = s.items[i].Sampled || e.Sampled
+			return
+		}
+	}
+	if len(s.items) >= maxEvidence {
+		s.more++
+		return
+	}
+	if k.exporter.IsValid() {
+		e.Exporter = k.exporter.String()
+	}
+	s.keys = append(s.keys, k)
+	s.items = append(s.items, e)
+}
+
+type counts struct {
+	first, last           time.Time
+	bytes, packets, flows uint64
+}
+
+func (c *counts) add(r *flow.Record) {
+	if c.first.IsZero() || r.Start.Before(c.first) {
+		c.first = r.Start
+	}
+	end := r.End
+	if end.Before(r.Start) {
+		end = r.Start
+	}
+	if end.After(c.last) {
+		c.last = end
+	}
+	c.bytes += r.Bytes
+	c.packets += r.Packets
+	c.flows++
+}
+
+type sent struct {
+	at    time.Time
+	flows uint64
+	n     int
+}
+
+type pair struct {
+	counts
+	denied     bool
+	reason     string
+	ports      []string
+	ev         evSet
+	deniedSent sent
+	beaconSent sent
+}
+
+type elemState struct {
+	counts
+	ev evSet
+}
+
+// Pipeline turns flow records into alerts. It is not safe for concurrent
+// use, except Stats.
+type Pipeline struct {
+	cfg     Config
+	stats   Stats
+	sets    map[*Element]*allow.Set
+	pairs   map[pairKey]*pair
+	elems   map[*Element]*elemState
+	tracker *beacon.Tracker
+	vol     *baseline.Detector
+	names   map[netip.Addr]string
+	sources map[evKey]*Source
+	first   time.Time
+	now     time.Time
+}
+
+// New checks cfg and returns a Pipeline.
+func New(cfg Config) (*Pipeline, error) {
+	if cfg.Elements == nil {
+		return nil, errors.New("egress: no element map")
+	}
+	if n, _ := cfg.Elements.Len(); n == 0 {
+		return nil, errors.New("egress: the element map is empty")
+	}
+	if cfg.BeaconMin == 0 {
+		cfg.BeaconMin = DefaultBeaconMin
+	}
+	if cfg.BeaconMin < 0 || cfg.BeaconMin > 100 {
+		return nil, fmt.Errorf("egress: beacon minimum score %d outside 1..100", cfg.BeaconMin)
+	}
+	if cfg.Repeat == 0 {
+		cfg.Repeat = DefaultRepeat
+	}
+	if cfg.Repeat < 0 {
+		return nil, errors.New("egress: negative repeat interval")
+	}
+	if cfg.MaxPairs <= 0 {
+		cfg.MaxPairs = DefaultMaxPairs
+	}
+	if cfg.Policy != nil && cfg.Geo != nil {
+		cfg.Policy.SetGeo(cfg.Geo)
+	}
+	p := &Pipeline{
+		cfg:     cfg,
+		sets:    map[*Element]*allow.Set{},
+		pairs:   map[pairKey]*pair{},
+		elems:   map[*Element]*elemState{},
+		tracker: beacon.New(cfg.Beacon),
+		vol:     baseline.New(cfg.Baseline),
+		names:   map[netip.Addr]string{},
+		sources: map[evKey]*Source{},
+	}
+	hostNames := make([]string, 0, len(cfg.Hosts))
+	for n := range cfg.Hosts {
+		hostNames = append(hostNames, n)
+	}
+	slices.Sort(hostNames)
+	for _, n := range hostNames {
+		for _, a := range cfg.Hosts[n] {
+			if _, ok := p.names[a.Unmap()]; !ok {
+				p.names[a.Unmap()] = n
+			}
+		}
+	}
+	return p, nil
+}
+
+// Stats returns the live counters.
+func (p *Pipeline) Stats() *Stats { return &p.stats }
+
+// Add feeds one record.
+func (p *Pipeline) Add(r *flow.Record) {
+	p.stats.Records.Add(1)
+	el, ok := p.cfg.Elements.Lookup(r.Src)
+	if !ok {
+		p.stats.DropUnknownSource.Add(1)
+		return
+	}
+	dst := r.Dst.Unmap()
+	if !dst.IsValid() {
+		p.stats.DropNoAddress.Add(1)
+		return
+	}
+	if r.Start.IsZero() {
+		p.stats.DropNoTime.Add(1)
+		return
+	}
+	key := pairKey{el, dst}
+	pr := p.pairs[key]
+	if pr == nil {
+		if len(p.pairs) >= p.cfg.MaxPairs {
+			p.stats.DropPairCap.Add(1)
+			return
+		}
+		pr = &pair{}
+		p.pairs[key] = pr
+	}
+	p.stats.Accepted.Add(1)
+	if p.cfg.Policy != nil {
+		set, ok := p.sets[el]
+		if !ok {
+			set = p.cfg.Policy.ForElement(allow.Element{ID: el.ID, Vendor: el.Vendor, Function: el.Function, Domain: el.Domain})
+			p.sets[el] = set
+		}
+		if d := set.Evaluate(dst, r.DstPort, r.Proto); !d.Allowed {
+			p.stats.Denied.Add(1)
+			if !pr.denied {
+				pr.denied = true
+				pr.reason = d.Reason()
+			}
+			port := portName(r.DstPort, r.Proto)
+			if !slices.Contains(pr.ports, port) && len(pr.ports) < maxPorts {
+				pr.ports = append(pr.ports, port)
+			}
+		}
+	} else {
+		pr.denied = true
+	}
+	pr.add(r)
+	es := p.elems[el]
+	if es == nil {
+		es = &elemState{}
+		p.elems[el] = es
+	}
+	es.add(r)
+	ek, ev := p.evidence(el, r)
+	pr.ev.add(ek, ev)
+	es.ev.add(ek, ev)
+	if src := p.sources[ek]; src != nil {
+		src.Records++
+		src.Sampled = src.Sampled || ev.Sampled
+		src.SamplingRate = max(src.SamplingRate, ev.SamplingRate)
+		src.SelfReported = src.SelfReported || ev.SelfReported
+	} else if len(p.sources) < maxSources {
+		if exp := ek.exporter; exp.IsValid() {
+			ev.Exporter = exp.String()
+		}
+		p.sources[ek] = &Source{Evidence: ev, Records: 1}
+	}
+
+	p.tracker.Add(beacon.Conn{Element: el.ID, Dst: dst, Proto: r.Proto, SrcPort: r.SrcPort, DstPort: r.DstPort,
+		Start: r.Start, End: r.End, Bytes: r.Bytes, Packets: r.Packets})
+	p.vol.Add(el.ID, r.Start, r.Bytes)
+	if p.first.IsZero() || r.Start.Before(p.first) {
+		p.first = r.Start
+	}
+	if r.End.After(p.now) {
+		p.now = r.End
+	}
+	if r.Start.After(p.now) {
+		p.now = r.Start
+	}
+}
+
+func (p *Pipeline) evidence(el *Element, r *flow.Record) (evKey, Evidence) {
+	ev := Evidence{Protocol: r.Protocol, Sampled: r.Sampled, SamplingRate: max(r.SamplingRate, 1), Capture: r.Source}
+	exp := r.Exporter.Unmap()
+	if exp.IsValid() {
+		if owner, ok := p.cfg.Elements.Lookup(exp); ok && owner == el {
+			ev.SelfReported = true
+		}
+	}
+	return evKey{exp, r.Source, r.Protocol}, ev
+}
+
+func portName(port uint16, proto uint8) string {
+	switch proto {
+	case allow.ProtoTCP:
+		return fmt.Sprintf("%d/tcp", port)
+	case allow.ProtoUDP:
+		return fmt.Sprintf("%d/udp", port)
+	case allow.ProtoSCTP:
+		return fmt.Sprintf("%d/sctp", port)
+	case allow.ProtoICMP:
+		return "icmp"
+	case allow.ProtoICMPv6:
+		return "icmpv6"
+	}
+	return fmt.Sprintf("proto-%d", proto)
+}
+
+const maxSources = 4096
+
+// Source summarises one exporter or capture file the accepted records came
+// from. SelfReported is true when it reported on itself at least once.
+type Source struct {
+	Evidence
+	Records uint64 `json:"records"`
+}
+
+// Sources returns the exporters and capture files seen, sorted.
+func (p *Pipeline) Sources() []Source {
+	out := make([]Source, 0, len(p.sources))
+	for _, s := range p.sources {
+		out = append(out, *s)
+	}
+	slices.SortFunc(out, func(x, y Source) int {
+		return cmp.Or(cmp.Compare(x.Exporter, y.Exporter), cmp.Compare(x.Capture, y.Capture), cmp.Compare(x.Protocol, y.Protocol))
+	})
+	return out
+}
+
+// Now returns the latest flow time seen.
+func (p *Pipeline) Now() time.Time { return p.now }
+
+// Collect returns the alerts due at now (the zero time means the latest
+// flow time seen), sorted by element, rule, destination and time.
+func (p *Pipeline) Collect(now time.Time) []Alert {
+	if now.IsZero() {
+		now = p.now
+	}
+	var out []Alert
+	keys := make([]pairKey, 0, len(p.pairs))
+	for k, pr := range p.pairs {
+		if pr.denied {
+			keys = append(keys, k)
+		}
+	}
+	sortKeys(keys)
+	if p.cfg.Policy != nil {
+		for _, k := range keys {
+			pr := p.pairs[k]
+			if !p.due(&pr.deniedSent, pr.flows, now) {
+				continue
+			}
+			a := p.pairAlert(RuleNotAllowlisted, k, pr, now, pr.deniedSent.n)
+			a.Score, a.Band = 100, beacon.BandHigh
+			a.Reason = pr.reason
+			pr.deniedSent = sent{at: now, flows: pr.flows, n: pr.deniedSent.n + 1}
+			out = append(out, a)
+		}
+	}
+	if !p.first.IsZero() {
+		byID := map[string]*Element{}
+		for el := range p.elems {
+			byID[el.ID] = el
+		}
+		for _, r := range p.tracker.Score(p.first, now) {
+			if r.Score < p.cfg.BeaconMin {
+				continue
+			}
+			el := byID[r.Element]
+			k := pairKey{el, r.Dst}
+			pr := p.pairs[k]
+			if el == nil || pr == nil || !pr.denied {
+				continue // covered by the allowlist: scores belong in reports
+			}
+			if !p.due(&pr.beaconSent, uint64(r.Conns), now) {
+				continue
+			}
+			a := p.pairAlert(RuleBeacon, k, pr, now, pr.beaconSent.n)
+			a.Score, a.Band = r.Score, r.Band
+			a.Reason = beaconReason(r)
+			a.Beacon = &BeaconInfo{Kind: r.Kind, IntervalS: r.Interval.Seconds(), IntervalMAD: r.IntervalMAD.Seconds(),
+				Conns: r.Conns, LongestS: r.Longest.Seconds(), Elements: r.Elements, Modifiers: r.Modifiers}
+			pr.beaconSent = sent{at: now, flows: uint64(r.Conns), n: pr.beaconSent.n + 1}
+			out = append(out, a)
+		}
+	}
+	for _, va := range p.vol.Alerts() {
+		el, ok := p.cfg.Elements.byIDElement(va.Element)
+		if !ok {
+			continue
+		}
+		es := p.elems[el]
+		a := Alert{Rule: RuleVolume, Element: *el, Raised: now, FirstSeen: va.Hour, LastSeen: va.Hour.Add(time.Hour), Bytes: va.Bytes}
+		ratio := va.Ratio
+		if math.IsInf(ratio, 0) || math.IsNaN(ratio) {
+			ratio = 0
+		}
+		a.Volume = &VolumeInfo{Hour: va.Hour, Mean: va.Mean, Stdev: va.Stdev, Ratio: ratio, Threshold: va.Threshold, Floor: va.Floor}
+		a.Score = volumeScore(va)
+		a.Band = beacon.BandOf(a.Score)
+		if a.Band == beacon.BandNone {
+			a.Band = beacon.BandLow
+		}
+		if va.Mean > 0 {
+			a.Reason = fmt.Sprintf("sent %d bytes in the hour from %s, %.1f× its baseline of %.0f bytes for that hour of the week",
+				va.Bytes, va.Hour.Format(time.RFC3339), va.Ratio, va.Mean)
+		} else {
+			a.Reason = fmt.Sprintf("sent %d bytes in the hour from %s; its baseline for that hour of the week is 0", va.Bytes, va.Hour.Format(time.RFC3339))
+		}
+		if es != nil {
+			fillEvidence(&a, &es.ev)
+		}
+		out = append(out, a)
+	}
+	slices.SortStableFunc(out, compareAlerts)
+	for i := range out {
+		p.stats.AlertsByRule[ruleIndex(out[i].Rule)].Add(1)
+	}
+	return out
+}
+
+// Finish closes every open volume hour and returns the remaining alerts;
+// call it at the end of a replay or when a collector stops.
+func (p *Pipeline) Finish() []Alert {
+	if !p.now.IsZero() {
+		p.vol.Flush(p.now)
+	}
+	return p.Collect(p.now)
+}
+
+// due decides whether an alert is raised now and counts suppressions.
+func (p *Pipeline) due(s *sent, progress uint64, now time.Time) bool {
+	if s.n == 0 {
+		return true
+	}
+	if progress <= s.flows {
+		return false
+	}
+	if now.Sub(s.at) < p.cfg.Repeat {
+		p.stats.Suppressed.Add(1)
+		return false
+	}
+	return true
+}
+
+func (p *Pipeline) pairAlert(rule string, k pairKey, pr *pair, now time.Time, repeat int) Alert {
+	a := Alert{Rule: rule, Element: *k.el, Raised: now, FirstSeen: pr.first, LastSeen: pr.last,
+		Bytes: pr.bytes, Packets: pr.packets, Flows: pr.flows, Repeat: repeat}
+	if rule == RuleNotAllowlisted {
+		a.Ports = slices.Clone(pr.ports)
+	}
+	a.Destination = p.destination(k.dst)
+	fillEvidence(&a, &pr.ev)
+	return a
+}
+
+func fillEvidence(a *Alert, s *evSet) {
+	a.Evidence = slices.Clone(s.items)
+	slices.SortFunc(a.Evidence, func(x, y Evidence) int {
+		return cmp.Or(cmp.Compare(x.Exporter, y.Exporter), cmp.Compare(x.Capture, y.Capture), cmp.Compare(x.Protocol, y.Protocol))
+	})
+	a.MoreExporters = s.more
+	a.SelfReported = len(a.Evidence) > 0 && s.more == 0
+	for _, e := range a.Evidence {
+		a.Sampled = a.Sampled || e.Sampled
+		a.SamplingRate = max(a.SamplingRate, e.SamplingRate)
+		if !e.SelfReported {
+			a.SelfReported = false
+		}
+	}
+}
+
+func (p *Pipeline) destination(dst netip.Addr) *Destination {
+	d := &Destination{Address: dst.String(), Name: p.names[dst]}
+	if p.cfg.Geo != nil {
+		r := p.cfg.Geo.Lookup(dst)
+		d.Class, d.ASN, d.Org, d.Country = r.Class.String(), r.ASN, r.Org, r.Country
+	} else {
+		d.Class = ipinfo.Classify(dst).String()
+	}
+	return d
+}
+
+func beaconReason(r beacon.Result) string {
+	var b strings.Builder
+	switch r.Kind {
+	case beacon.KindLongConn:
+		fmt.Fprintf(&b, "one connection lasting %s", r.Longest.Round(time.Second))
+	case beacon.KindStrobe:
+		fmt.Fprintf(&b, "%d connections, more than one per second on average", r.Conns)
+	default:
+		fmt.Fprintf(&b, "%d connections every %s (MAD %s)", r.Conns, r.Interval.Round(time.Second), r.IntervalMAD.Round(time.Second))
+	}
+	b.WriteString(" to a destination the allowlist does not cover")
+	if len(r.Modifiers) > 0 {
+		fmt.Fprintf(&b, "; %s", strings.Join(r.Modifiers, ", "))
+	}
+	return b.String()
+}
+
+// volumeScore maps how far an hour exceeded its threshold to 50..100:
+// 50 at the threshold, 100 at twice the threshold or more (or a zero
+// baseline).
+func volumeScore(a baseline.Alert) int {
+	if a.Mean <= 0 || a.Threshold <= 0 || math.IsInf(a.Ratio, 0) || math.IsNaN(a.Ratio) {
+		return 100
+	}
+	x := (a.Ratio - a.Threshold) / a.Threshold
+	s := 50 + 50*math.Min(1, math.Max(0, x))
+	return int(math.Round(s))
+}
+
+func ruleIndex(rule string) int {
+	switch rule {
+	case RuleBeacon:
+		return 1
+	case RuleVolume:
+		return 2
+	}
+	return 0
+}
+
+func sortKeys(keys []pairKey) {
+	slices.SortFunc(keys, func(a, b pairKey) int {
+		return cmp.Or(cmp.Compare(a.el.ID, b.el.ID), a.dst.Compare(b.dst))
+	})
+}
+
+func compareAlerts(a, b Alert) int {
+	da, db := "", ""
+	var aa, ab netip.Addr
+	if a.Destination != nil {
+		da = a.Destination.Address
+		aa, _ = netip.ParseAddr(da)
+	}
+	if b.Destination != nil {
+		db = b.Destination.Address
+		ab, _ = netip.ParseAddr(db)
+	}
+	return cmp.Or(cmp.Compare(a.Element.ID, b.Element.ID), cmp.Compare(ruleIndex(a.Rule), ruleIndex(b.Rule)),
+		aa.Compare(ab), a.FirstSeen.Compare(b.FirstSeen))
+}
+
+func (m *ElementMap) byIDElement(id string) (*Element, bool) {
+	i, ok := m.byID[id]
+	if !ok {
+		return nil, false
+	}
+	return &m.elems[i], true
+}
