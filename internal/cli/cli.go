@@ -113,6 +113,12 @@ same input gives byte-identical output.`,
 		Example: `  # Unpack a vendor firmware image safely, recursively
   netvet firmware unpack fw.bin -o fw.out
 
+  # Components, known vulnerabilities and backdoor indicators, as an HTML report
+  netvet firmware scan fw.bin -f html -o fw.html
+
+  # Is the image in the network the one the lab evaluated?
+  netvet firmware diff evaluated.bin deployed.bin
+
   # See netvet at work on bundled example data
   netvet demo`,
 		SilenceUsage:  true,
