@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -73,7 +74,7 @@ JSON), html (one self-contained file).`,
   netvet firmware scan fw.out --at 2026-12-01 -f sarif -o fw.sarif`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !contains(report.Formats(), fl.format) {
+			if !slices.Contains(report.Formats(), fl.format) {
 				return &UsageError{fmt.Errorf("-f %s: unknown format (want %s)", fl.format, strings.Join(report.Formats(), ", "))}
 			}
 			var failOn firmware.Severity
@@ -132,15 +133,6 @@ JSON), html (one self-contained file).`,
 	f.IntVar(&fl.workers, "workers", 0, "parallel workers (0: one per CPU)")
 	fl.limits.register(f)
 	return cmd
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // scanProgress shows the scan's stage and the unpack counters on stderr,

@@ -1,8 +1,8 @@
 // Package labelled builds firmware images with known, planted indicators
 // of every family the scan looks for, and clean control images with none.
 // Tests measure the scan's recall per rule on the planted images and its
-// false positives on the controls; `go run ./internal/labelled/cmd` writes
-// a set of them for inspection.
+// false positives on the controls. TestWriteImages writes a set of them
+// for inspection when NETVET_LABELLED_OUT names a folder.
 package labelled
 
 import (
@@ -106,7 +106,7 @@ func (r *rootfs) base() {
 	}}))
 	r.file("/etc/passwd", 0o644, "root:x:0:0:root:/root:/bin/ash\ndaemon:*:1:1:daemon:/var:/bin/false\nnobody:*:65534:65534:nobody:/var:/bin/false\n")
 	// A SHA-512 crypt hash of a long random password: not crackable, not weak.
-	r.file("/etc/shadow", 0o600, "root:$6$Wq3v8Zr1$"+strings.Repeat("x", 0)+"k0l9QYtVnY6M1pZ3Xl3m2o1u8y5h7j4g3f2d1s0a9q8w7e6r5t4y3u2i1o0p9l8k7j6h5g4f3d2s1a0zZyYxXwWvV:19000:0:99999:7:::\ndaemon:*:0:0:99999:7:::\nnobody:*:0:0:99999:7:::\n")
+	r.file("/etc/shadow", 0o600, "root:$6$Wq3v8Zr1$k0l9QYtVnY6M1pZ3Xl3m2o1u8y5h7j4g3f2d1s0a9q8w7e6r5t4y3u2i1o0p9l8k7j6h5g4f3d2s1a0zZyYxXwWvV:19000:0:99999:7:::\ndaemon:*:0:0:99999:7:::\nnobody:*:0:0:99999:7:::\n")
 	r.file("/etc/group", 0o644, "root:x:0:\ndaemon:x:1:\nnogroup:x:65534:\n")
 	r.file("/etc/inittab", 0o644, "::sysinit:/etc/init.d/rcS\n::shutdown:/bin/umount -a -r\nttyS0::askfirst:/bin/login\n")
 	r.file("/etc/init.d/rcS", 0o755, "#!/bin/sh\nmount -t proc proc /proc\nfor i in /etc/init.d/S??*; do\n  [ -x \"$i\" ] && \"$i\" start\ndone\n")

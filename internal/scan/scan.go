@@ -279,7 +279,7 @@ func runAnalyzers(ctx context.Context, t *firmware.Tree, opts Options, c *collec
 func safeAnalyze(ctx context.Context, a firmware.Analyzer, t *firmware.Tree, r analyzerReporter) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("analyser %s failed: %v", a.Info().Name, p)
+			err = fmt.Errorf("panic: %v", p)
 		}
 	}()
 	return a.Analyze(ctx, t, r)
