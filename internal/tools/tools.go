@@ -31,6 +31,8 @@ import (
 	_ "github.com/sigstore/sigstore-go/pkg/root"
 	_ "github.com/sigstore/sigstore-go/pkg/verify"
 	_ "github.com/smallstep/pkcs7"
+	_ "github.com/twmb/franz-go/pkg/kfake"
+	_ "github.com/twmb/franz-go/pkg/kgo"
 	_ "github.com/zricethezav/gitleaks/v8/detect"
 	_ "golang.org/x/term"
 )
