@@ -75,7 +75,7 @@ func (fl *egressFlags) register(cmd *cobra.Command, alerts bool) {
 	f := cmd.Flags()
 	fl.format, fl.beaconMin, fl.repeat = "text", egress.DefaultBeaconMin, egress.DefaultRepeat
 	f.StringVar(&fl.inventory, "inventory", "", "inventory (CSV, netvet JSON, TMF639): vendor, function, domain and site of each element")
-	f.StringVar(&fl.elements, "elements", "", "element map CSV: address or CIDR → element ID (required; see docs/egress.md)")
+	f.StringVar(&fl.elements, "elements", "", "element map, CSV or YAML: address or CIDR → element ID (or use --inventory with management addresses; see docs/egress.md)")
 	f.StringVar(&fl.allow, "allow", "", "allowlist policy YAML (without it no not-allowlisted alerts are raised)")
 	f.StringVar(&fl.hosts, "hosts", "", "hosts-style file naming destinations in alerts")
 	f.StringArrayVar(&fl.asn, "asn", nil, "IP-to-ASN table: MMDB or CSV/TSV ranges (repeatable)")
@@ -96,20 +96,12 @@ func (fl *egressFlags) pipeline(ctx context.Context, e *env) (*egress.Pipeline, 
 	if fl.format != alert.FormatText && fl.format != alert.FormatJSON {
 		return nil, &UsageError{fmt.Errorf("-f %q: use text or json", fl.format)}
 	}
-	if fl.elements == "" {
-		return nil, &UsageError{errors.New("--elements is required: a CSV mapping element addresses or CIDRs to element IDs")}
+	if fl.elements == "" && fl.inventory == "" {
+		return nil, &UsageError{errors.New("--elements or --inventory is required: which source addresses are network elements (an element map, or an inventory with management addresses)")}
 	}
-	var inv *inventory.Inventory
-	if fl.inventory != "" {
-		var err error
-		inv, err = inventory.Load(ctx, fl.inventory, inventory.LoadOptions{})
-		if err != nil {
-			return nil, fmt.Errorf("--inventory: %w", err)
-		}
-	}
-	em, err := egress.LoadElements(fl.elements, inv)
+	em, err := fl.elementMap(ctx, e)
 	if err != nil {
-		return nil, fmt.Errorf("--elements: %w", err)
+		return nil, err
 	}
 	cfg := egress.Config{Elements: em, BeaconMin: fl.beaconMin, Repeat: fl.repeat}
 	if fl.beaconMin <= 0 || fl.beaconMin > 100 {
@@ -144,6 +136,37 @@ func (fl *egressFlags) pipeline(ctx context.Context, e *env) (*egress.Pipeline, 
 		cfg.Geo = db
 	}
 	return egress.New(cfg)
+}
+
+// elementMap reads --elements (CSV or YAML) and adds the management
+// addresses --inventory lists; the file wins where both map an address.
+func (fl *egressFlags) elementMap(ctx context.Context, e *env) (*egress.ElementMap, error) {
+	var inv *inventory.Inventory
+	if fl.inventory != "" {
+		var err error
+		inv, err = inventory.Load(ctx, fl.inventory, inventory.LoadOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("--inventory: %w", err)
+		}
+	}
+	var em *egress.ElementMap
+	if fl.elements != "" {
+		var err error
+		if em, err = egress.LoadElementMap(fl.elements, inv); err != nil {
+			return nil, fmt.Errorf("--elements: %w", err)
+		}
+	}
+	em, added, err := egress.ElementsFromInventory(em, inv)
+	if err != nil {
+		return nil, fmt.Errorf("--inventory: %w", err)
+	}
+	if n, _ := em.Len(); n == 0 {
+		return nil, fmt.Errorf("--inventory %s: no element has a management address (column management_addresses, NetBox primary_ip4/primary_ip6/oob_ip); give --elements", fl.inventory)
+	}
+	if inv != nil {
+		e.log.Info("egress element map", "from_inventory", added)
+	}
+	return em, nil
 }
 
 // sinks opens the outputs.

@@ -147,13 +147,7 @@ func LoadElements(path string, inv *inventory.Inventory) (*ElementMap, error) {
 // inventory's values win over the file's. Every bad line is reported as
 // "name: line N: what" (at most 50).
 func ParseElements(name string, r io.Reader, inv *inventory.Inventory) (*ElementMap, error) {
-	var byID map[string]*inventory.Element
-	if inv != nil {
-		byID = make(map[string]*inventory.Element, len(inv.Elements))
-		for i := range inv.Elements {
-			byID[inv.Elements[i].ID] = &inv.Elements[i]
-		}
-	}
+	byID := inventoryIndex(inv)
 	m := NewElementMap()
 	br := bufio.NewReaderSize(r, 64<<10)
 	var errs []error

@@ -15,8 +15,14 @@ func (a *Alert) Text() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s score=%d (%s) element=%s", a.Raised.UTC().Format(time.RFC3339), a.Rule, a.Score, a.Band, quote(a.Element.ID))
 	el := a.Element
-	if el.Vendor != "" || el.Function != "" || el.Site != "" {
-		fmt.Fprintf(&b, " [vendor=%s function=%s site=%s]", quote(el.Vendor), quote(el.Function), quote(el.Site))
+	var attrs []string
+	for _, kv := range [][2]string{{"vendor", el.Vendor}, {"function", el.Function}, {"site", el.Site}} {
+		if kv[1] != "" {
+			attrs = append(attrs, kv[0]+"="+quote(kv[1]))
+		}
+	}
+	if len(attrs) > 0 {
+		fmt.Fprintf(&b, " [%s]", strings.Join(attrs, " "))
 	}
 	if d := a.Destination; d != nil {
 		fmt.Fprintf(&b, " dst=%s class=%s", d.Address, d.Class)

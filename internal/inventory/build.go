@@ -45,6 +45,7 @@ const (
 	fEvidenceScheme    = "evidence_scheme"
 	fEvaluatedVersions = "evaluated_versions"
 	fTags              = "tags"
+	fMgmtAddresses     = "management_addresses"
 	fEvidence          = "evidence"   // JSON only: a list of Evidence objects
 	fVendorRaw         = "vendor_raw" // JSON only
 	fOrigin            = "origin"     // JSON only
@@ -54,7 +55,7 @@ const (
 var FieldNames = []string{fID, fName, fVendor, fModel, fSoftwareVersion, fDomain, fFunction,
 	fGeneration, fPlane, fSite, fSiteSensitivity, fInstallDate, fPurchaseDate, fTrafficShare,
 	fPremisesServed, fManagedBy, fSupportLocation, fSanctionsAffected, fNESASReportID,
-	fEvidenceScheme, fEvaluatedVersions, fTags}
+	fEvidenceScheme, fEvaluatedVersions, fTags, fMgmtAddresses}
 
 // fieldSynonyms maps a folded column / characteristic / custom-field name
 // to its canonical field.
@@ -76,6 +77,9 @@ func init() {
 		"sitesensitivity": fSiteSensitivity, "sensitivity": fSiteSensitivity,
 		"tag": fTags, "elementid": fID, "elementname": fName, "hostname": fName,
 		"installationdate": fInstallDate, "rat": fGeneration, "technology": fGeneration,
+		"managementaddress": fMgmtAddresses, "managementip": fMgmtAddresses, "managementips": fMgmtAddresses,
+		"managementipaddress": fMgmtAddresses, "mgmtip": fMgmtAddresses, "mgmtaddress": fMgmtAddresses,
+		"mgmtaddresses": fMgmtAddresses, "mgmtips": fMgmtAddresses, "oamip": fMgmtAddresses,
 	} {
 		fieldSynonyms[k] = v
 	}
@@ -432,6 +436,17 @@ func (b *builder) build(e *Element, vals []value, pos value) bool {
 			ev.EvaluatedVersions = b.list(v, t)
 		case fTags:
 			e.Tags = append(e.Tags, b.list(v, t)...)
+		case fMgmtAddresses:
+			for _, a := range b.list(v, t) {
+				c, err := CanonicalAddress(a)
+				if err != nil {
+					b.errorf(v, "management address %q: %v", a, err)
+					continue
+				}
+				if !slices.Contains(e.ManagementAddresses, c) {
+					e.ManagementAddresses = append(e.ManagementAddresses, b.str(c))
+				}
+			}
 		}
 	}
 	if rid := b.settle(e); haveEvidence {

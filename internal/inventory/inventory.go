@@ -4,7 +4,10 @@
 package inventory
 
 import (
+	"errors"
 	"fmt"
+	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -31,6 +34,10 @@ type Element struct {
 	SanctionsAffected bool       `json:"sanctions_affected,omitempty"`
 	Evidence          []Evidence `json:"evidence,omitempty"`
 	Tags              []string   `json:"tags,omitempty"`
+	// ManagementAddresses are the addresses (or per-element prefixes) the
+	// element's own traffic leaves from, in canonical form: what egress
+	// watch maps flow sources to.
+	ManagementAddresses []string `json:"management_addresses,omitempty"`
 
 	// Where the element came from, for messages: "inv.csv:42".
 	Origin string `json:"origin,omitempty"`
@@ -134,4 +141,42 @@ type Inventory struct {
 	// MoreProblems counts problems beyond the first MaxProblems, which are
 	// not kept.
 	MoreProblems int `json:"more_problems,omitempty"`
+}
+
+// CanonicalAddress reads a management address: an IP address, a prefix
+// with the host bits zero (the element owns the whole prefix), or an
+// interface address in CIDR form such as NetBox writes ("10.0.0.1/24",
+// host bits set), which names the host 10.0.0.1. IPv4-mapped IPv6 is
+// unmapped. The result is an address or a prefix in canonical text.
+func CanonicalAddress(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '%'); i >= 0 {
+		return "", errors.New("zoned addresses are not accepted")
+	}
+	if !strings.Contains(s, "/") {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return "", errors.New("not an IP address or prefix")
+		}
+		return a.Unmap().String(), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return "", errors.New("not an IP address or prefix")
+	}
+	a := p.Addr()
+	if a.Is4In6() {
+		bits := p.Bits() - 96
+		if bits < 0 {
+			return "", errors.New("IPv4-mapped prefix shorter than /96")
+		}
+		p = netip.PrefixFrom(a.Unmap(), bits)
+	}
+	if p.Masked() == p {
+		if p.IsSingleIP() {
+			return p.Addr().String(), nil
+		}
+		return p.String(), nil
+	}
+	return p.Addr().String(), nil // an interface address: the host itself
 }

@@ -52,7 +52,7 @@ func loadJSON(ctx context.Context, r io.Reader, name string, opts LoadOptions) (
 					b.errorf(&v, "want a list of {scheme, report_id, evaluated_versions}: %s", jsonReason(err))
 				}
 				continue
-			case fTags, fEvaluatedVersions:
+			case fTags, fEvaluatedVersions, fMgmtAddresses:
 				if len(m.val) > 0 && m.val[0] == '[' {
 					list, err := listText(m.val)
 					if err != nil {

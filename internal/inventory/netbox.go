@@ -72,6 +72,15 @@ type nbDevice struct {
 	Status       *struct{ Value string }    `json:"status"`
 	Tags         []nbTag                    `json:"tags"`
 	CustomFields map[string]json.RawMessage `json:"custom_fields"`
+	PrimaryIP4   *nbIP                      `json:"primary_ip4"`
+	PrimaryIP6   *nbIP                      `json:"primary_ip6"`
+	OOBIP        *nbIP                      `json:"oob_ip"`
+}
+
+// nbIP is a nested IP address object; Address is an interface address
+// in CIDR form ("10.0.0.1/24").
+type nbIP struct {
+	Address string `json:"address"`
 }
 
 type nbModule struct {
@@ -250,6 +259,14 @@ func nbDeviceElement(b *builder, input string, d *nbDevice) (Element, bool) {
 	vals = append(vals, nbTagValues(b, d.Tags)...)
 	if d.Status != nil && d.Status.Value != "" && d.Status.Value != "active" {
 		vals = append(vals, value{field: fTags, label: "status", list: []string{"status:" + truncate(d.Status.Value, 32)}, isList: true})
+	}
+	for _, ip := range []struct {
+		label string
+		v     *nbIP
+	}{{"primary_ip4", d.PrimaryIP4}, {"primary_ip6", d.PrimaryIP6}, {"oob_ip", d.OOBIP}} {
+		if ip.v != nil && ip.v.Address != "" {
+			vals = append(vals, value{field: fMgmtAddresses, label: ip.label, list: []string{nbHost(ip.v.Address)}, isList: true})
+		}
 	}
 	vals = append(vals, nbCustomValues(b, d.CustomFields)...)
 	keep := b.build(&e, vals, value{label: "device " + strconv.FormatInt(d.ID, 10)})
@@ -529,4 +546,13 @@ func bodyHint(r io.Reader) string {
 		return ""
 	}
 	return " (server said: " + s + ")"
+}
+
+// nbHost drops the prefix length of a NetBox interface address: the
+// device's address is the host, whatever the subnet.
+func nbHost(a string) string {
+	if i := strings.IndexByte(a, '/'); i >= 0 {
+		return a[:i]
+	}
+	return a
 }

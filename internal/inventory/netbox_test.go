@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"slices"
 	"context"
 	"encoding/json"
 	"errors"
@@ -61,6 +62,8 @@ func netboxServer(t *testing.T, nDevices int, token string) (*httptest.Server, *
 			switch i % 3 {
 			case 0:
 				d["device_type"] = map[string]any{"model": "BBU5900", "manufacturer": map[string]any{"name": "Huawei Technologies Co., Ltd.", "slug": "huawei"}}
+				d["primary_ip4"] = map[string]any{"id": 9, "address": "10.0.3.1/24"}
+				d["oob_ip"] = map[string]any{"id": 10, "address": "2001:db8::3/64"}
 				d["role"] = map[string]any{"slug": "baseband"}
 				d["custom_fields"] = map[string]any{"network_domain": "ran", "function": "gnb", "sw_version": "V100R019", "generation": "5G-NSA",
 					"install_date": "2020-01-02", "site_sensitivity": nil, "traffic_share": 0.0001}
@@ -120,6 +123,9 @@ func TestLoadNetBoxPaging(t *testing.T) {
 		if hw.Vendor != "huawei" || hw.Domain != "ran" || hw.Function != "gnb" || hw.SoftwareVersion != "V100R019" ||
 			hw.Generation != "5G-NSA" || hw.InstallDate.String() != "2020-01-02" || hw.Site != "SITE-3" || hw.Model != "BBU5900" {
 			t.Errorf("device-3: %+v", hw)
+		}
+		if !slices.Equal(hw.ManagementAddresses, []string{"10.0.3.1", "2001:db8::3"}) {
+			t.Errorf("device-3 management addresses %q, want primary_ip4 and oob_ip hosts", hw.ManagementAddresses)
 		}
 		if j := byID["device-1"]; j.Vendor != "juniper" || j.Domain != "transport" || j.Function != "agg-router" || len(j.Tags) != 1 {
 			t.Errorf("device-1 (domain from role): %+v", j)

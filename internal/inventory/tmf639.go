@@ -160,7 +160,7 @@ func loadTMF639(ctx context.Context, r io.Reader, name string, opts LoadOptions)
 					continue
 				}
 				v.list, v.isList = list, true
-				if f != fTags && f != fEvaluatedVersions {
+				if f != fTags && f != fEvaluatedVersions && f != fMgmtAddresses {
 					v.text = strings.Join(list, ";")
 				}
 			} else {
