@@ -69,6 +69,7 @@ type egressFlags struct {
 	beaconMin int
 	repeat    time.Duration
 	exporters []string
+	history   string
 }
 
 func (fl *egressFlags) register(cmd *cobra.Command, alerts bool) {
@@ -81,6 +82,7 @@ func (fl *egressFlags) register(cmd *cobra.Command, alerts bool) {
 	f.StringArrayVar(&fl.asn, "asn", nil, "IP-to-ASN table: MMDB or CSV/TSV ranges (repeatable)")
 	f.StringArrayVar(&fl.country, "country", nil, "IP-to-country table: MMDB or CSV ranges (repeatable)")
 	f.StringArrayVar(&fl.exporters, "exporter", nil, "accept export datagrams only from this address or CIDR (repeatable)")
+	f.StringVar(&fl.history, "history", "", "first-seen history kept between runs: read at start (a missing file is empty), written back at the end")
 	if !alerts {
 		return
 	}
@@ -104,6 +106,11 @@ func (fl *egressFlags) pipeline(ctx context.Context, e *env) (*egress.Pipeline, 
 		return nil, err
 	}
 	cfg := egress.Config{Elements: em, BeaconMin: fl.beaconMin, Repeat: fl.repeat}
+	if fl.history != "" {
+		if cfg.History, err = egress.LoadHistory(fl.history); err != nil {
+			return nil, fmt.Errorf("--history: %w", err)
+		}
+	}
 	if fl.beaconMin <= 0 || fl.beaconMin > 100 {
 		return nil, &UsageError{fmt.Errorf("--beacon-min %d: use 1..100", fl.beaconMin)}
 	}
@@ -207,6 +214,19 @@ func (fl *egressFlags) sinks(e *env) (alert.Multi, error) {
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// saveHistory writes the pipeline's history back when --history is set.
+func (fl *egressFlags) saveHistory(e *env, p *egress.Pipeline) error {
+	if fl.history == "" {
+		return nil
+	}
+	h := p.History()
+	if err := h.Save(fl.history); err != nil {
+		return fmt.Errorf("--history: %w", err)
+	}
+	e.log.Info("egress history saved", "file", fl.history, "pairs", len(h.Pairs))
+	return nil
 }
 
 func (fl *egressFlags) exporterPrefixes(def []netip.Prefix) ([]netip.Prefix, error) {
@@ -328,7 +348,7 @@ func replay(ctx context.Context, e *env, fl *egressFlags, p *egress.Pipeline, pa
 	}
 	alerts := p.Finish()
 	egressSummary(e, p, len(alerts))
-	return len(alerts), sinks.Send(alerts)
+	return len(alerts), errors.Join(sinks.Send(alerts), fl.saveHistory(e, p))
 }
 
 // feed runs a capture or a JSON-lines file through the pipeline.
@@ -429,6 +449,9 @@ and whether an element reported on itself.`,
 				return err
 			}
 			p.Finish()
+			if err := fl.saveHistory(e, p); err != nil {
+				return err
+			}
 			if rel > 0 && !p.Now().IsZero() {
 				newSince = p.Now().Add(-rel)
 			}
@@ -565,14 +588,22 @@ the collector after a last collection.`,
 			}
 			fmt.Fprintf(e.stderr, "netvet: egress: listening on %s %s\n", network, conn.LocalAddr())
 			total := 0
+			saved := time.Now()
 			c := &egress.Collector{Conn: conn, Decoder: dec, Pipeline: p, Interval: interval, Emit: func(a []egress.Alert) {
 				total += len(a)
 				if err := sinks.Send(a); err != nil {
 					fmt.Fprintf(e.stderr, "netvet: egress: %v\n", err)
 				}
+				if time.Since(saved) >= historyEvery {
+					saved = time.Now()
+					if err := fl.saveHistory(e, p); err != nil {
+						fmt.Fprintf(e.stderr, "netvet: egress: %v\n", err)
+					}
+				}
 			}}
 			runErr := c.Run(ctx)
 			egressSummary(e, p, total)
+			runErr = errors.Join(runErr, fl.saveHistory(e, p))
 			cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			return errors.Join(runErr, sinks.Close(cctx))
@@ -584,6 +615,9 @@ the collector after a last collection.`,
 	cmd.Flags().DurationVar(&interval, "interval", 10*time.Second, "how often alerts are collected")
 	return cmd
 }
+
+// historyEvery is how often watch writes --history while running.
+const historyEvery = 10 * time.Minute
 
 func parseListen(s string) (network, addr string, err error) {
 	u, err := url.Parse(s)

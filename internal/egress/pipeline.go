@@ -23,10 +23,11 @@ const (
 	RuleNotAllowlisted = "not-allowlisted"
 	RuleBeacon         = "beacon"
 	RuleVolume         = "volume"
+	RuleDNSTunnel      = "dns-tunnel"
 )
 
 // Rules lists the alert rules in report order.
-var Rules = []string{RuleNotAllowlisted, RuleBeacon, RuleVolume}
+var Rules = []string{RuleNotAllowlisted, RuleBeacon, RuleVolume, RuleDNSTunnel}
 
 // Pipeline defaults.
 const (
@@ -45,6 +46,7 @@ type Config struct {
 	Hosts    allow.Hosts   // names shown for destinations
 	Beacon   beacon.Config
 	Baseline baseline.Config
+	DNS      baseline.DNSConfig
 	// BeaconMin is the lowest beacon score that alerts [70: medium band].
 	BeaconMin int
 	// Repeat is how long, in flow time, an alert for the same (element,
@@ -52,6 +54,9 @@ type Config struct {
 	// after that only when new flows arrived [1h].
 	Repeat   time.Duration
 	MaxPairs int // (element, destination) pairs kept [1,000,000]; flows of new pairs beyond are counted and dropped
+	// History is what earlier runs saw (nil: nothing): destinations seen
+	// before are not new, and alerts say since when a pair is known.
+	History *History
 }
 
 // Stats are the pipeline counters, safe to read at any time.
@@ -64,7 +69,7 @@ type Stats struct {
 	DropPairCap       atomic.Uint64 // new pair beyond MaxPairs
 	Denied            atomic.Uint64 // records the allowlist did not allow
 	Suppressed        atomic.Uint64 // alerts held back by the repeat interval
-	AlertsByRule      [3]atomic.Uint64
+	AlertsByRule      [4]atomic.Uint64
 }
 
 // Evidence says where the flows behind an alert came from.
@@ -114,6 +119,9 @@ type Alert struct {
 	Beacon       *BeaconInfo `json:"beacon,omitempty"`
 	Volume       *VolumeInfo `json:"volume,omitempty"`
 	Raised       time.Time   `json:"raised"` // flow time at which the alert was raised
+	// KnownSince is when an earlier run (--history) first saw this element
+	// talk to this destination; zero when this run saw it first.
+	KnownSince time.Time `json:"known_since,omitzero"`
 }
 
 // BeaconInfo details a beacon alert.
@@ -227,10 +235,15 @@ type Pipeline struct {
 	elems   map[*Element]*elemState
 	tracker *beacon.Tracker
 	vol     *baseline.Detector
+	dns     *baseline.DNS
 	names   map[netip.Addr]string
 	sources map[evKey]*Source
 	first   time.Time
 	now     time.Time
+
+	hist        map[pairKey]time.Time // first seen by earlier runs
+	histAll     []HistoryPair
+	histUpdated time.Time
 }
 
 // New checks cfg and returns a Pipeline.
@@ -266,8 +279,13 @@ func New(cfg Config) (*Pipeline, error) {
 		elems:   map[*Element]*elemState{},
 		tracker: beacon.New(cfg.Beacon),
 		vol:     baseline.New(cfg.Baseline),
+		dns:     baseline.NewDNS(cfg.DNS),
 		names:   map[netip.Addr]string{},
 		sources: map[evKey]*Source{},
+	}
+	p.useHistory(cfg.History)
+	if cfg.History != nil {
+		p.histUpdated = cfg.History.Updated
 	}
 	hostNames := make([]string, 0, len(cfg.Hosts))
 	for n := range cfg.Hosts {
@@ -359,7 +377,10 @@ func (p *Pipeline) Add(r *flow.Record) {
 
 	p.tracker.Add(beacon.Conn{Element: el.ID, Dst: dst, Proto: r.Proto, SrcPort: r.SrcPort, DstPort: r.DstPort,
 		Start: r.Start, End: r.End, Bytes: r.Bytes, Packets: r.Packets})
-	p.vol.Add(el.ID, r.Start, r.Bytes)
+	p.vol.Add(el.ID, r.Start, payload(r))
+	if r.DstPort == 53 && (r.Proto == allow.ProtoUDP || r.Proto == allow.ProtoTCP) {
+		p.dns.Add(el.ID, dst, r.Start, r.Packets, r.Bytes, p.covered(el, dst, r))
+	}
 	if p.first.IsZero() || r.Start.Before(p.first) {
 		p.first = r.Start
 	}
@@ -494,16 +515,17 @@ func (p *Pipeline) Collect(now time.Time) []Alert {
 			a.Band = beacon.BandLow
 		}
 		if va.Mean > 0 {
-			a.Reason = fmt.Sprintf("sent %d bytes in the hour from %s, %.1f× its baseline of %.0f bytes for that hour of the week",
+			a.Reason = fmt.Sprintf("sent %d bytes of payload in the hour from %s, %.1f× its baseline of %.0f bytes for that hour of the week",
 				va.Bytes, va.Hour.Format(time.RFC3339), va.Ratio, va.Mean)
 		} else {
-			a.Reason = fmt.Sprintf("sent %d bytes in the hour from %s; its baseline for that hour of the week is 0", va.Bytes, va.Hour.Format(time.RFC3339))
+			a.Reason = fmt.Sprintf("sent %d bytes of payload in the hour from %s; its baseline for that hour of the week is 0", va.Bytes, va.Hour.Format(time.RFC3339))
 		}
 		if es != nil {
 			fillEvidence(&a, &es.ev)
 		}
 		out = append(out, a)
 	}
+	out = append(out, p.dnsAlerts(now)...)
 	slices.SortStableFunc(out, compareAlerts)
 	for i := range out {
 		p.stats.AlertsByRule[ruleIndex(out[i].Rule)].Add(1)
@@ -516,6 +538,7 @@ func (p *Pipeline) Collect(now time.Time) []Alert {
 func (p *Pipeline) Finish() []Alert {
 	if !p.now.IsZero() {
 		p.vol.Flush(p.now)
+		p.dns.Flush(p.now)
 	}
 	return p.Collect(p.now)
 }
@@ -542,6 +565,7 @@ func (p *Pipeline) pairAlert(rule string, k pairKey, pr *pair, now time.Time, re
 		a.Ports = slices.Clone(pr.ports)
 	}
 	a.Destination = p.destination(k.dst)
+	a.KnownSince = p.knownSince(k, pr.first)
 	fillEvidence(&a, &pr.ev)
 	return a
 }
@@ -590,6 +614,73 @@ func beaconReason(r beacon.Result) string {
 	return b.String()
 }
 
+// headerBytes is what the volume baseline takes off each packet as
+// headers (IPv6 + TCP with timestamps, or IPv4 + TCP counted with the
+// Ethernet header), so that a flow of bare acknowledgements, which is
+// what an element sends while it downloads, counts as almost nothing.
+const headerBytes = 64
+
+// payload estimates the data bytes of a record.
+func payload(r *flow.Record) uint64 {
+	h := r.Packets * headerBytes
+	if r.Packets > math.MaxUint64/headerBytes || h >= r.Bytes {
+		return 0
+	}
+	return r.Bytes - h
+}
+
+// covered says whether the allowlist covers a DNS record's destination
+// (without a policy nothing is covered).
+func (p *Pipeline) covered(el *Element, dst netip.Addr, r *flow.Record) bool {
+	set := p.sets[el]
+	return set != nil && set.Evaluate(dst, r.DstPort, r.Proto).Allowed
+}
+
+// dnsAlerts turns the DNS detector's hours into alerts.
+func (p *Pipeline) dnsAlerts(now time.Time) []Alert {
+	var out []Alert
+	for _, da := range p.dns.Alerts() {
+		el, ok := p.cfg.Elements.byIDElement(da.Element)
+		if !ok {
+			continue
+		}
+		a := Alert{Rule: RuleDNSTunnel, Element: *el, Raised: now, FirstSeen: da.Hour, LastSeen: da.Hour.Add(time.Hour),
+			Bytes: da.Bytes, Packets: da.Queries, Flows: da.Flows}
+		a.Destination = p.destination(da.Dst)
+		a.Score = dnsScore(da)
+		a.Band = beacon.BandOf(a.Score)
+		hour := da.Hour.Format(time.RFC3339)
+		avg := float64(da.Bytes) / float64(max(da.Queries, 1))
+		if da.Kind == baseline.DNSUncovered {
+			a.Reason = fmt.Sprintf("%d DNS queries (%.0f bytes each on average) in the hour from %s to %d resolver(s) the allowlist does not cover",
+				da.Uncovered, avg, hour, da.Resolvers)
+		} else {
+			a.Reason = fmt.Sprintf("%d DNS queries, %d bytes (%.0f bytes each on average) in the hour from %s, %.0f× its baseline of %.1f queries an hour; %d resolver(s)",
+				da.Queries, da.Bytes, avg, hour, float64(da.Queries)/math.Max(da.MeanQ, 0.1), da.MeanQ, da.Resolvers)
+		}
+		if pr := p.pairs[pairKey{el, da.Dst}]; pr != nil {
+			fillEvidence(&a, &pr.ev)
+		} else if es := p.elems[el]; es != nil {
+			fillEvidence(&a, &es.ev)
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// dnsScore: queries to uncovered resolvers score 80 at 100 an hour and
+// 100 from 1,000; a rate excess scores 50 at the threshold and 100 at
+// ten times it.
+func dnsScore(a baseline.DNSAlert) int {
+	if a.Kind == baseline.DNSUncovered {
+		x := math.Log10(float64(max(a.Uncovered, 1)) / 100)
+		return int(math.Round(80 + 20*math.Min(1, math.Max(0, x))))
+	}
+	mean := math.Max(a.MeanQ, 0.1)
+	x := math.Log10(float64(a.Queries) / mean / 10)
+	return int(math.Round(50 + 50*math.Min(1, math.Max(0, x))))
+}
+
 // volumeScore maps how far an hour exceeded its threshold to 50..100:
 // 50 at the threshold, 100 at twice the threshold or more (or a zero
 // baseline).
@@ -608,6 +699,8 @@ func ruleIndex(rule string) int {
 		return 1
 	case RuleVolume:
 		return 2
+	case RuleDNSTunnel:
+		return 3
 	}
 	return 0
 }

@@ -48,6 +48,8 @@ type DestReport struct {
 	Flows   uint64    `json:"flows"`
 	First   time.Time `json:"first_seen"`
 	Last    time.Time `json:"last_seen"`
+	// KnownSince is when an earlier run first saw the pair (--history).
+	KnownSince time.Time `json:"known_since,omitzero"`
 }
 
 // BeaconRow is one scored pair.
@@ -93,9 +95,9 @@ func (p *Pipeline) Report(newSince time.Time, top int) *Report {
 		er.Bytes += pr.bytes
 		er.Flows += pr.flows
 		d := DestReport{Destination: *p.destination(k.dst), Allowed: p.cfg.Policy != nil && !pr.denied, Ports: slices.Clone(pr.ports),
-			Bytes: pr.bytes, Packets: pr.packets, Flows: pr.flows, First: pr.first, Last: pr.last}
+			Bytes: pr.bytes, Packets: pr.packets, Flows: pr.flows, First: pr.first, Last: pr.last, KnownSince: p.knownSince(k, pr.first)}
 		er.Destinations = append(er.Destinations, d)
-		if !pr.first.Before(newSince) {
+		if !pr.first.Before(newSince) && (d.KnownSince.IsZero() || !d.KnownSince.Before(newSince)) {
 			if len(er.New) < 10*top {
 				er.New = append(er.New, d)
 			} else {

@@ -44,6 +44,9 @@ func (a *Alert) Text() string {
 	}
 	fmt.Fprintf(&b, " bytes=%d packets=%d flows=%d first=%s last=%s", a.Bytes, a.Packets, a.Flows,
 		a.FirstSeen.UTC().Format(time.RFC3339), a.LastSeen.UTC().Format(time.RFC3339))
+	if !a.KnownSince.IsZero() {
+		fmt.Fprintf(&b, " known_since=%s", a.KnownSince.UTC().Format(time.RFC3339))
+	}
 	if a.Repeat > 0 {
 		fmt.Fprintf(&b, " repeat=%d", a.Repeat)
 	}
