@@ -93,6 +93,25 @@ func msTime(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
 // counters, allowing for the counter wrapping between them.
 func uptimeDelta(reference, t uint32) int64 { return int64(int32(reference - t)) }
 
+// nearExport moves t (ms since 1970, from IE 160 systemInitTimeMilliseconds
+// plus a 32-bit millisecond uptime such as IE 22/21) by whole periods of
+// the counter (2^32 ms, 49.7 days) to within half a period of the export
+// time exportMs, as uptimeDelta does for v5 and v9. The counter wraps on a
+// device up for longer than a period, and an exporter whose uptime origin
+// and flow times come from different clocks sends "negative" uptimes that
+// wrap too (softflowd -r without -a: origin from the wall clock, flows
+// from the capture). Without an export time, or for times beyond any
+// clock, t is returned unchanged.
+func nearExport(t, exportMs int64) int64 {
+	const period = int64(1) << 32
+	const limit = int64(1) << 50 // ms: about 35,000 years either side of 1970
+	if exportMs <= 0 || exportMs > limit || t < -limit || t > limit {
+		return t
+	}
+	k := (exportMs - t + period/2) >> 32 // floor division by the period
+	return t + k*period
+}
+
 func (d *Decoder) normV5(exporter netip.Addr, p *netflowlegacy.PacketNetFlowV5, out []Record) []Record {
 	exportMs := int64(p.UnixSecs)*1000 + int64(p.UnixNSecs)/1e6
 	rate := uint32(p.SamplingInterval & 0x3fff)
@@ -389,8 +408,11 @@ func (d *Decoder) times(st *exporterState, h *nfHeader, f *nfFields, r *Record) 
 				start, startOK = msTime(exp-uptimeDelta(h.uptime, f.first)), f.have&hFirst != 0
 				end, endOK = msTime(exp-uptimeDelta(h.uptime, f.last)), f.have&hLast != 0
 			} else {
-				start, startOK = msTime(base+int64(f.first)), f.have&hFirst != 0
-				end, endOK = msTime(base+int64(f.last)), f.have&hLast != 0
+				// IE 160 + uptime: a 32-bit counter, taken in the
+				// period nearest the export time.
+				exp := int64(h.exportSec) * 1000
+				start, startOK = msTime(nearExport(base+int64(f.first), exp)), f.have&hFirst != 0
+				end, endOK = msTime(nearExport(base+int64(f.last), exp)), f.have&hLast != 0
 			}
 		}
 	}

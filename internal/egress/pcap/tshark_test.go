@@ -19,13 +19,20 @@ import (
 type tsharkRecord struct {
 	src, dst         netip.Addr
 	srcPort, dstPort uint16
-	bytes            uint64
+	proto            uint8
+	bytes, packets   uint64
 	start, end       time.Time // zero when tshark shows none
+	// read from PDML only (tsharkFlows)
+	exporter  netip.Addr // the datagram's IP source
+	tcpFlags  uint8
+	in, out   uint32
+	direction flow.Direction
+	obs       uint32
 }
 
 var tsharkFields = []string{"frame.number", "ip.src", "ipv6.src", "cflow.version", "cflow.srcaddr", "cflow.srcaddrv6", "cflow.dstaddr",
 	"cflow.dstaddrv6", "cflow.srcport", "cflow.dstport", "cflow.octets", "cflow.timestart", "cflow.timeend", "cflow.abstimestart",
-	"cflow.abstimeend", "cflow.sysuptime", "cflow.timestamp", "sflow.flow_sample.sampling_rate", "ip.dst", "udp.srcport", "udp.dstport", "ip.len"}
+	"cflow.abstimeend", "cflow.sysuptime", "cflow.timestamp", "sflow.flow_sample.sampling_rate", "ip.dst", "udp.srcport", "udp.dstport", "ip.len", "cflow.packets", "cflow.protocol", "ip.proto"}
 
 const tsharkTime = "Jan _2, 2006 15:04:05.000000000 MST"
 
@@ -64,11 +71,16 @@ func runTshark(t *testing.T, path string) map[int][]tsharkRecord {
 				r := tsharkRecord{src: netip.MustParseAddr(srcs[i]), dst: netip.MustParseAddr(dsts[i]),
 					srcPort: atou16(v["cflow.srcport"][i]), dstPort: atou16(v["cflow.dstport"][i])}
 				r.bytes, _ = strconv.ParseUint(v["cflow.octets"][i], 10, 64)
-				if ts := v["cflow.timestart"]; ts != nil {
+				r.packets, _ = strconv.ParseUint(v["cflow.packets"][i], 10, 64)
+				r.proto = uint8(atou16(v["cflow.protocol"][i]))
+				if ts := v["cflow.timestart"]; ts != nil && v["cflow.sysuptime"] != nil {
 					// uptime-relative: export time - (sysuptime - first)
+					// tshark shows the 32-bit millisecond counters as seconds
+					// and leaves the arithmetic to the reader; it is done
+					// modulo 2^32 ms, as the counters wrap.
 					up := secs(v["cflow.sysuptime"][0])
-					r.start = export.Add(-time.Duration(math.Round((up - secs(ts[i])) * 1e9)))
-					r.end = export.Add(-time.Duration(math.Round((up - secs(v["cflow.timeend"][i])) * 1e9)))
+					r.start = export.Add(-uptimeBefore(up, secs(ts[i])))
+					r.end = export.Add(-uptimeBefore(up, secs(v["cflow.timeend"][i])))
 				}
 				if ts := v["cflow.abstimestart"]; ts != nil {
 					r.start, _ = time.Parse(tsharkTime, ts[i])
@@ -86,12 +98,27 @@ func runTshark(t *testing.T, path string) map[int][]tsharkRecord {
 					srcPort: atou16(v["udp.srcport"][i+1]), dstPort: atou16(v["udp.dstport"][i+1])}
 				n, _ := strconv.ParseUint(rate, 10, 64)
 				l, _ := strconv.ParseUint(v["ip.len"][i+1], 10, 64)
-				r.bytes = n * l
+				r.bytes, r.packets = n*l, n
+				r.proto = uint8(atou16(v["ip.proto"][i+1]))
 				res[frame] = append(res[frame], r)
 			}
 		}
 	}
 	return res
+}
+
+// uptimeBefore returns how long before the header uptime up (seconds) the
+// uptime t (seconds) was, both 32-bit millisecond counters.
+func uptimeBefore(up, t float64) time.Duration {
+	d := int64(math.Round((up - t) * 1e9))
+	const wrap = int64(1<<32) * int64(time.Millisecond)
+	d %= wrap
+	if d >= wrap/2 {
+		d -= wrap
+	} else if d < -wrap/2 {
+		d += wrap
+	}
+	return time.Duration(d)
 }
 
 func atou16(s string) uint16 { n, _ := strconv.ParseUint(s, 10, 16); return uint16(n) }
@@ -135,9 +162,10 @@ func TestTsharkCrossCheck(t *testing.T) {
 	checked := 0
 	for i, w := range wantAll {
 		g := got[i]
-		if g.Src != w.src || g.Dst != w.dst || g.SrcPort != w.srcPort || g.DstPort != w.dstPort || g.Bytes != w.bytes {
-			t.Errorf("record %d: netvet %s:%d -> %s:%d %d bytes; tshark %s:%d -> %s:%d %d bytes", i,
-				g.Src, g.SrcPort, g.Dst, g.DstPort, g.Bytes, w.src, w.srcPort, w.dst, w.dstPort, w.bytes)
+		if g.Src != w.src || g.Dst != w.dst || g.SrcPort != w.srcPort || g.DstPort != w.dstPort || g.Proto != w.proto ||
+			g.Bytes != w.bytes || g.Packets != w.packets {
+			t.Errorf("record %d: netvet %s:%d -> %s:%d/%d %d bytes %d packets; tshark %s:%d -> %s:%d/%d %d bytes %d packets", i,
+				g.Src, g.SrcPort, g.Dst, g.DstPort, g.Proto, g.Bytes, g.Packets, w.src, w.srcPort, w.dst, w.dstPort, w.proto, w.bytes, w.packets)
 		}
 		// tshark truncates NTP fractions to the nanosecond below; allow 1 µs.
 		for _, p := range [][2]time.Time{{g.Start, w.start}, {g.End, w.end}} {
