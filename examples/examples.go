@@ -1,8 +1,9 @@
 // Package examples holds the bundled example data that `netvet demo` runs
-// on: a router firmware image built by firmware/make.sh.
+// on: a router firmware image built by firmware/make.sh, a small
+// vulnerability database, and a capture of flow export datagrams.
 package examples
 
-import _ "embed"
+import "embed"
 
 // DemoFirmware is a router image: a Netgear CHK holding a Broadcom TRX with
 // a U-Boot kernel image and a SquashFS root filesystem, then an
@@ -20,3 +21,12 @@ const DemoFirmwareName = "demo-router.bin"
 //
 //go:embed vulndb/demo-vulndb.tar.zst
 var DemoVulnDB []byte
+
+// DemoEgress holds egress/: a classic pcap of IPFIX export datagrams (two
+// days of generated management traffic of elements of the example
+// operator, with a beacon and a daily upload planted), and the element
+// map, allowlist, hosts file and fictional IP-to-ASN table to replay it
+// with. Built by egress/gen_test.go (build tag mkdemoegress).
+//
+//go:embed egress/*.pcap egress/elements.csv egress/allow.yaml egress/hosts egress/ip2asn.tsv
+var DemoEgress embed.FS

@@ -76,7 +76,10 @@ Nothing is downloaded; the image and the inventory are part of netvet.`,
 			if err := demoScan(cmd.Context(), e, dir, tmp, html); err != nil {
 				return err
 			}
-			return demoExposure(e.stdout)
+			if err := demoExposure(e.stdout); err != nil {
+				return err
+			}
+			return demoEgress(cmd.Context(), e, tmp)
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "keep the extracted tree and manifest in this folder")

@@ -34,8 +34,9 @@ const (
 	DefaultBeaconMin = 70
 	DefaultRepeat    = time.Hour
 	DefaultMaxPairs  = 1_000_000
-	maxEvidence      = 4 // distinct exporters kept per pair or element
-	maxPorts         = 8 // denied ports kept per pair
+	DefaultMaxPeers  = 64 // destinations kept per element
+	maxEvidence      = 4  // distinct exporters kept per pair or element
+	maxPorts         = 8  // denied ports kept per pair
 )
 
 // Config sets up a Pipeline. Zero fields take the defaults in brackets.
@@ -54,6 +55,12 @@ type Config struct {
 	// after that only when new flows arrived [1h].
 	Repeat   time.Duration
 	MaxPairs int // (element, destination) pairs kept [1,000,000]; flows of new pairs beyond are counted and dropped
+	// MaxPeersPerElement caps the destinations kept per element [64]. A
+	// new destination beyond it evicts the least recently seen allowed
+	// one; only when every kept destination is denied does it evict a
+	// denied one, preferring those already alerted on. It is also the
+	// beacon tracker's cap unless Beacon sets one.
+	MaxPeersPerElement int
 	// History is what earlier runs saw (nil: nothing): destinations seen
 	// before are not new, and alerts say since when a pair is known.
 	History *History
@@ -67,6 +74,8 @@ type Stats struct {
 	DropNoAddress     atomic.Uint64 // record without a valid destination
 	DropNoTime        atomic.Uint64 // record without a start time
 	DropPairCap       atomic.Uint64 // new pair beyond MaxPairs
+	EvictedPeers      atomic.Uint64 // pairs evicted to respect MaxPeersPerElement
+	EvictedDenied     atomic.Uint64 // ... of which denied ones (their alert state is lost)
 	Denied            atomic.Uint64 // records the allowlist did not allow
 	Suppressed        atomic.Uint64 // alerts held back by the repeat interval
 	AlertsByRule      [4]atomic.Uint64
@@ -118,6 +127,7 @@ type Alert struct {
 	SelfReported bool        `json:"self_reported"`
 	Beacon       *BeaconInfo `json:"beacon,omitempty"`
 	Volume       *VolumeInfo `json:"volume,omitempty"`
+	DNS          *DNSInfo    `json:"dns,omitempty"`
 	Raised       time.Time   `json:"raised"` // flow time at which the alert was raised
 	// KnownSince is when an earlier run (--history) first saw this element
 	// talk to this destination; zero when this run saw it first.
@@ -133,6 +143,16 @@ type BeaconInfo struct {
 	LongestS    float64  `json:"longest_s"`
 	Elements    int      `json:"elements_talking"`
 	Modifiers   []string `json:"modifiers,omitempty"`
+}
+
+// DNSInfo details a dns-tunnel alert (the hour is FirstSeen..LastSeen).
+type DNSInfo struct {
+	Kind        string  `json:"kind"`              // uncovered-resolver or rate
+	Queries     uint64  `json:"queries"`           // packets to port 53 in the hour
+	Uncovered   uint64  `json:"uncovered_queries"` // ... to resolvers the allowlist does not cover
+	Resolvers   int     `json:"resolvers"`         // distinct port-53 destinations (uncovered ones for uncovered-resolver)
+	MeanQueries float64 `json:"baseline_queries"`  // the element's mean queries per hour
+	MeanBytes   float64 `json:"baseline_bytes"`
 }
 
 // VolumeInfo details a volume alert.
@@ -176,7 +196,7 @@ func (s *evSet) add(k evKey, e Evidence) {
 		s.more++
 		return
 	}
-	if k.exporter.IsValid() {
+	if e.Exporter == "" && k.exporter.IsValid() {
 		e.Exporter = k.exporter.String()
 	}
 	s.keys = append(s.keys, k)
@@ -212,7 +232,14 @@ type sent struct {
 
 type pair struct {
 	counts
-	denied     bool
+	dst    netip.Addr
+	denied bool
+	// The allowlist decision for the last port and protocol seen, so that
+	// a pair's steady stream of records is evaluated once.
+	evalPort   uint16
+	evalProto  uint8
+	evalDone   bool
+	evalAllow  bool
 	reason     string
 	ports      []string
 	ev         evSet
@@ -222,7 +249,8 @@ type pair struct {
 
 type elemState struct {
 	counts
-	ev evSet
+	ev    evSet
+	peers []*pair // the element's entries in Pipeline.pairs
 }
 
 // Pipeline turns flow records into alerts. It is not safe for concurrent
@@ -268,6 +296,12 @@ func New(cfg Config) (*Pipeline, error) {
 	}
 	if cfg.MaxPairs <= 0 {
 		cfg.MaxPairs = DefaultMaxPairs
+	}
+	if cfg.MaxPeersPerElement <= 0 {
+		cfg.MaxPeersPerElement = DefaultMaxPeers
+	}
+	if cfg.Beacon.MaxPeersPerElement <= 0 {
+		cfg.Beacon.MaxPeersPerElement = cfg.MaxPeersPerElement
 	}
 	if cfg.Policy != nil && cfg.Geo != nil {
 		cfg.Policy.SetGeo(cfg.Geo)
@@ -324,13 +358,22 @@ func (p *Pipeline) Add(r *flow.Record) {
 	}
 	key := pairKey{el, dst}
 	pr := p.pairs[key]
+	es := p.elems[el]
 	if pr == nil {
+		if es != nil && len(es.peers) >= p.cfg.MaxPeersPerElement {
+			p.evictPeer(el, es)
+		}
 		if len(p.pairs) >= p.cfg.MaxPairs {
 			p.stats.DropPairCap.Add(1)
 			return
 		}
-		pr = &pair{}
+		if es == nil {
+			es = &elemState{}
+			p.elems[el] = es
+		}
+		pr = &pair{dst: dst}
 		p.pairs[key] = pr
+		es.peers = append(es.peers, pr)
 	}
 	p.stats.Accepted.Add(1)
 	if p.cfg.Policy != nil {
@@ -339,41 +382,43 @@ func (p *Pipeline) Add(r *flow.Record) {
 			set = p.cfg.Policy.ForElement(allow.Element{ID: el.ID, Vendor: el.Vendor, Function: el.Function, Domain: el.Domain})
 			p.sets[el] = set
 		}
-		if d := set.Evaluate(dst, r.DstPort, r.Proto); !d.Allowed {
+		if !pr.evalDone || pr.evalPort != r.DstPort || pr.evalProto != r.Proto {
+			d := set.Evaluate(dst, r.DstPort, r.Proto)
+			pr.evalPort, pr.evalProto, pr.evalDone, pr.evalAllow = r.DstPort, r.Proto, true, d.Allowed
+			if !d.Allowed {
+				if !pr.denied {
+					pr.denied = true
+					pr.reason = d.Reason()
+				}
+				port := portName(r.DstPort, r.Proto)
+				if !slices.Contains(pr.ports, port) && len(pr.ports) < maxPorts {
+					pr.ports = append(pr.ports, port)
+				}
+			}
+		}
+		if !pr.evalAllow {
 			p.stats.Denied.Add(1)
-			if !pr.denied {
-				pr.denied = true
-				pr.reason = d.Reason()
-			}
-			port := portName(r.DstPort, r.Proto)
-			if !slices.Contains(pr.ports, port) && len(pr.ports) < maxPorts {
-				pr.ports = append(pr.ports, port)
-			}
 		}
 	} else {
 		pr.denied = true
 	}
 	pr.add(r)
-	es := p.elems[el]
-	if es == nil {
-		es = &elemState{}
-		p.elems[el] = es
-	}
 	es.add(r)
 	ek, ev := p.evidence(el, r)
-	pr.ev.add(ek, ev)
-	es.ev.add(ek, ev)
 	if src := p.sources[ek]; src != nil {
 		src.Records++
 		src.Sampled = src.Sampled || ev.Sampled
 		src.SamplingRate = max(src.SamplingRate, ev.SamplingRate)
 		src.SelfReported = src.SelfReported || ev.SelfReported
+		ev.Exporter = src.Exporter // one copy of the name for every pair
 	} else if len(p.sources) < maxSources {
 		if exp := ek.exporter; exp.IsValid() {
 			ev.Exporter = exp.String()
 		}
 		p.sources[ek] = &Source{Evidence: ev, Records: 1}
 	}
+	pr.ev.add(ek, ev)
+	es.ev.add(ek, ev)
 
 	p.tracker.Add(beacon.Conn{Element: el.ID, Dst: dst, Proto: r.Proto, SrcPort: r.SrcPort, DstPort: r.DstPort,
 		Start: r.Start, End: r.End, Bytes: r.Bytes, Packets: r.Packets})
@@ -389,6 +434,46 @@ func (p *Pipeline) Add(r *flow.Record) {
 	}
 	if r.Start.After(p.now) {
 		p.now = r.Start
+	}
+}
+
+// evictPeer drops one pair of el to make room for a new destination: the
+// least recently seen allowed one, else the least recently seen denied one
+// already alerted on, else the least recently seen (lowest address on
+// ties, so that replays evict the same pairs).
+func (p *Pipeline) evictPeer(el *Element, es *elemState) {
+	rank := func(pr *pair) int {
+		switch {
+		case !pr.denied:
+			return 0
+		case pr.deniedSent.n > 0 || pr.beaconSent.n > 0:
+			return 1
+		}
+		return 2
+	}
+	vi := -1
+	for i, pr := range es.peers {
+		if vi < 0 {
+			vi = i
+			continue
+		}
+		v := es.peers[vi]
+		if c := cmp.Or(cmp.Compare(rank(pr), rank(v)), pr.last.Compare(v.last), pr.dst.Compare(v.dst)); c < 0 {
+			vi = i
+		}
+	}
+	if vi < 0 {
+		return
+	}
+	v := es.peers[vi]
+	last := len(es.peers) - 1
+	es.peers[vi] = es.peers[last]
+	es.peers[last] = nil
+	es.peers = es.peers[:last]
+	delete(p.pairs, pairKey{el, v.dst})
+	p.stats.EvictedPeers.Add(1)
+	if v.denied {
+		p.stats.EvictedDenied.Add(1)
 	}
 }
 
@@ -525,6 +610,9 @@ func (p *Pipeline) Collect(now time.Time) []Alert {
 		}
 		out = append(out, a)
 	}
+	for el, es := range p.elems {
+		p.dns.Advance(el.ID, es.last)
+	}
 	out = append(out, p.dnsAlerts(now)...)
 	slices.SortStableFunc(out, compareAlerts)
 	for i := range out {
@@ -647,6 +735,8 @@ func (p *Pipeline) dnsAlerts(now time.Time) []Alert {
 		a := Alert{Rule: RuleDNSTunnel, Element: *el, Raised: now, FirstSeen: da.Hour, LastSeen: da.Hour.Add(time.Hour),
 			Bytes: da.Bytes, Packets: da.Queries, Flows: da.Flows}
 		a.Destination = p.destination(da.Dst)
+		a.DNS = &DNSInfo{Kind: da.Kind, Queries: da.Queries, Uncovered: da.Uncovered, Resolvers: da.Resolvers,
+			MeanQueries: da.MeanQ, MeanBytes: da.MeanBytes}
 		a.Score = dnsScore(da)
 		a.Band = beacon.BandOf(a.Score)
 		hour := da.Hour.Format(time.RFC3339)

@@ -75,7 +75,7 @@ type DNSAlert struct {
 
 // MaxResolvers is the number of distinct resolvers counted per element and
 // hour; further ones are folded into the last.
-const MaxResolvers = 8
+const MaxResolvers = 4
 
 type dnsDst struct {
 	addr           netip.Addr
@@ -171,16 +171,22 @@ func (d *DNS) Add(el string, dst netip.Addr, t time.Time, queries, bytes uint64,
 	}
 }
 
+// Advance moves an element's clock to now, the time of its latest record
+// of any kind: hours before the two latest are closed (and may alert) even
+// when the element sent no DNS since.
+func (d *DNS) Advance(el string, now time.Time) {
+	if e := d.elements[el]; e != nil && e.started {
+		if h := unixHour(now); h > e.cur {
+			d.advance(el, e, h)
+		}
+	}
+}
+
 // Flush closes every open hour up to and including the hour of now.
 func (d *DNS) Flush(now time.Time) {
 	h := unixHour(now) + 2
-	names := make([]string, 0, len(d.elements))
-	for n := range d.elements {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, n := range names {
-		if e := d.elements[n]; e.started && h > e.cur {
+	for n, e := range d.elements { // alerts are sorted when taken
+		if e.started && h > e.cur {
 			d.advance(n, e, h)
 		}
 	}
