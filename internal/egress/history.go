@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/netvet/netvet/internal/egress/baseline"
 )
 
 // History file limits.
@@ -20,7 +22,9 @@ const (
 	HistoryVersion       = 1
 	MaxHistoryBytes      = 512 << 20
 	MaxHistoryPairs      = DefaultMaxPairs
+	MaxHistoryBaselines  = 100_000 // per kind, the detectors' element cap
 	maxHistoryElementLen = 256
+	maxHistoryLine       = 16 << 10
 )
 
 // HistoryPair is what earlier runs saw of one (element, destination) pair:
@@ -34,12 +38,27 @@ type HistoryPair struct {
 	Last    time.Time  `json:"last_seen"`
 }
 
-// History carries first-seen knowledge between runs of replay, report and
-// watch, so that "new destination", the beacon first-seen modifier and
-// alerts' known_since refer to everything seen before, not only this run.
+// History carries what earlier runs of replay, report and watch learnt:
+// first-seen pairs, so that "new destination", the beacon first-seen
+// modifier and alerts' known_since refer to everything seen before, and
+// the volume and DNS baselines, so that a restart does not begin their
+// warm-up again.
 type History struct {
 	Updated time.Time     // latest flow time recorded
 	Pairs   []HistoryPair // sorted by element, then destination
+	Volume  []baseline.VolumeState
+	DNS     []baseline.DNSState
+}
+
+// historyLine is one line after the header: a pair, or one element's
+// volume or DNS baseline.
+type historyLine struct {
+	Element string                `json:"element,omitempty"`
+	Dst     string                `json:"dst,omitempty"`
+	First   time.Time             `json:"first_seen,omitzero"`
+	Last    time.Time             `json:"last_seen,omitzero"`
+	Volume  *baseline.VolumeState `json:"volume,omitempty"`
+	DNS     *baseline.DNSState    `json:"dns,omitempty"`
 }
 
 type historyPairKey struct {
@@ -82,8 +101,8 @@ func ReadHistory(name string, r io.Reader) (*History, error) {
 		for {
 			chunk, err := br.ReadSlice('\n')
 			buf = append(buf, chunk...)
-			if len(buf) > 4096 {
-				return nil, fmt.Errorf("%s: line %d: longer than 4096 bytes", name, line)
+			if len(buf) > maxHistoryLine {
+				return nil, fmt.Errorf("%s: line %d: longer than %d bytes", name, line, maxHistoryLine)
 			}
 			if err == bufio.ErrBufferFull {
 				continue
@@ -110,6 +129,7 @@ func ReadHistory(name string, r io.Reader) (*History, error) {
 	}
 	h := &History{Updated: hdr.Updated.UTC()}
 	seen := map[historyPairKey]bool{}
+	seenVol, seenDNS := map[string]bool{}, map[string]bool{}
 	for {
 		raw, err := next()
 		if err == io.EOF {
@@ -124,9 +144,19 @@ func ReadHistory(name string, r io.Reader) (*History, error) {
 		if len(raw) == 0 || (len(raw) == 1 && raw[0] == '\n') {
 			continue
 		}
-		var p HistoryPair
-		if err := json.Unmarshal(raw, &p); err != nil {
+		var hl historyLine
+		if err := json.Unmarshal(raw, &hl); err != nil {
 			return nil, fmt.Errorf("%s: line %d: %v", name, line, err)
+		}
+		if hl.Volume != nil || hl.DNS != nil {
+			if err := h.addBaseline(&hl, seenVol, seenDNS); err != nil {
+				return nil, fmt.Errorf("%s: line %d: %v", name, line, err)
+			}
+			continue
+		}
+		p := HistoryPair{Element: hl.Element, First: hl.First, Last: hl.Last}
+		if a, err := netip.ParseAddr(hl.Dst); err == nil {
+			p.Dst = a
 		}
 		switch {
 		case p.Element == "" || len(p.Element) > maxHistoryElementLen:
@@ -148,7 +178,46 @@ func ReadHistory(name string, r io.Reader) (*History, error) {
 		h.Pairs = append(h.Pairs, p)
 	}
 	sortHistory(h.Pairs)
+	slices.SortFunc(h.Volume, func(a, b baseline.VolumeState) int { return cmp.Compare(a.Element, b.Element) })
+	slices.SortFunc(h.DNS, func(a, b baseline.DNSState) int { return cmp.Compare(a.Element, b.Element) })
 	return h, nil
+}
+
+// addBaseline checks and keeps one baseline line.
+func (h *History) addBaseline(hl *historyLine, seenVol, seenDNS map[string]bool) error {
+	if hl.Element != "" || hl.Dst != "" || !hl.First.IsZero() || !hl.Last.IsZero() || (hl.Volume != nil && hl.DNS != nil) {
+		return errors.New("a baseline line holds one volume or dns object and nothing else")
+	}
+	check := func(el string, seen map[string]bool, n int) error {
+		switch {
+		case el == "" || len(el) > maxHistoryElementLen:
+			return fmt.Errorf("element id empty or longer than %d bytes", maxHistoryElementLen)
+		case seen[el]:
+			return fmt.Errorf("baseline of %s listed twice", el)
+		case n >= MaxHistoryBaselines:
+			return fmt.Errorf("more than %d baselines of one kind", MaxHistoryBaselines)
+		}
+		seen[el] = true
+		return nil
+	}
+	if v := hl.Volume; v != nil {
+		if err := check(v.Element, seenVol, len(h.Volume)); err != nil {
+			return err
+		}
+		if err := v.Check(); err != nil {
+			return err
+		}
+		h.Volume = append(h.Volume, *v)
+		return nil
+	}
+	if err := check(hl.DNS.Element, seenDNS, len(h.DNS)); err != nil {
+		return err
+	}
+	if err := hl.DNS.Check(); err != nil {
+		return err
+	}
+	h.DNS = append(h.DNS, *hl.DNS)
+	return nil
 }
 
 // Write encodes the history; the same history gives the same bytes.
@@ -160,6 +229,16 @@ func (h *History) Write(w io.Writer) error {
 	}
 	for i := range h.Pairs {
 		if err := enc.Encode(&h.Pairs[i]); err != nil {
+			return err
+		}
+	}
+	for i := range h.Volume {
+		if err := enc.Encode(historyLine{Volume: &h.Volume[i]}); err != nil {
+			return err
+		}
+	}
+	for i := range h.DNS {
+		if err := enc.Encode(historyLine{DNS: &h.DNS[i]}); err != nil {
 			return err
 		}
 	}
@@ -200,9 +279,15 @@ func sortHistory(ps []HistoryPair) {
 
 // useHistory indexes the loaded history for the elements of the map and
 // tells the beacon tracker which destinations are old.
-func (p *Pipeline) useHistory(h *History) {
+func (p *Pipeline) useHistory(h *History) error {
 	if h == nil {
-		return
+		return nil
+	}
+	if err := p.vol.Restore(h.Volume); err != nil {
+		return fmt.Errorf("egress: history: %w", err)
+	}
+	if err := p.dns.Restore(h.DNS); err != nil {
+		return fmt.Errorf("egress: history: %w", err)
 	}
 	p.hist = make(map[pairKey]time.Time, len(h.Pairs))
 	p.histAll = h.Pairs
@@ -214,6 +299,7 @@ func (p *Pipeline) useHistory(h *History) {
 		p.hist[pairKey{el, hp.Dst}] = hp.First
 		p.tracker.SeenBefore(hp.Dst, hp.First)
 	}
+	return nil
 }
 
 // knownSince returns when an earlier run first saw the pair, or the zero
@@ -254,7 +340,7 @@ func (p *Pipeline) History() *History {
 	if p.now.After(updated) {
 		updated = p.now.UTC()
 	}
-	h := &History{Updated: updated, Pairs: make([]HistoryPair, 0, len(m))}
+	h := &History{Updated: updated, Pairs: make([]HistoryPair, 0, len(m)), Volume: p.vol.Snapshot(), DNS: p.dns.Snapshot()}
 	for _, hp := range m {
 		h.Pairs = append(h.Pairs, hp)
 	}

@@ -100,7 +100,7 @@ func TestReadHistoryErrors(t *testing.T) {
 		{"order", hdr + `{"element":"e","dst":"45.0.0.9","first_seen":"2026-03-03T00:00:00Z","last_seen":"2026-03-02T00:00:00Z"}` + "\n", "h: line 2: first_seen missing or after last_seen"},
 		{"no element", hdr + `{"dst":"45.0.0.9","first_seen":"2026-03-02T00:00:00Z","last_seen":"2026-03-02T00:00:00Z"}` + "\n", "h: line 2: element id empty"},
 		{"dup", hdr + pair + pair, "h: line 3: pair gnb-1 → 45.0.0.9 listed twice"},
-		{"long line", hdr + strings.Repeat(" ", 5000) + "\n", "h: line 2: longer than 4096 bytes"},
+		{"long line", hdr + strings.Repeat(" ", 17000) + "\n", "h: line 2: longer than 16384 bytes"},
 	} {
 		_, err := ReadHistory("h", strings.NewReader(tc.in))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -152,4 +152,46 @@ func FuzzReadHistory(f *testing.F) {
 			t.Fatal("history not stable across write/read")
 		}
 	})
+}
+
+// Volume baselines survive a restart through the history: three weeks
+// learnt in run 1 let run 2 judge its first hour.
+func TestHistoryKeepsBaselines(t *testing.T) {
+	day := 24 * time.Hour
+	p1 := testPipeline(t, nil)
+	for d := 0; d < 21; d++ {
+		p1.Add(rec("10.9.0.1", "10.1.0.1", "10.30.0.5", 443, 6, t0.Add(time.Duration(d)*day+10*time.Hour), 1_000_000))
+	}
+	p1.Finish()
+	var buf bytes.Buffer
+	if err := p1.History().Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	h, err := ReadHistory("h", &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Volume) != 1 || h.Volume[0].Element != "gnb-1" {
+		t.Fatalf("volume baselines in history: %+v", h.Volume)
+	}
+	jump := rec("10.9.0.1", "10.1.0.1", "10.30.0.5", 443, 6, t0.Add(21*day+10*time.Hour), 60_000_000)
+	volume := func(alerts []Alert) int {
+		n := 0
+		for _, a := range alerts {
+			if a.Rule == RuleVolume {
+				n++
+			}
+		}
+		return n
+	}
+	p2 := testPipeline(t, func(c *Config) { c.History = h })
+	p2.Add(jump)
+	if n := volume(p2.Finish()); n != 1 {
+		t.Errorf("with history: %d volume alerts, want 1", n)
+	}
+	p3 := testPipeline(t, nil)
+	p3.Add(jump)
+	if n := volume(p3.Finish()); n != 0 {
+		t.Errorf("without history: %d volume alerts, want 0 (warming up)", n)
+	}
 }

@@ -317,7 +317,9 @@ func New(cfg Config) (*Pipeline, error) {
 		names:   map[netip.Addr]string{},
 		sources: map[evKey]*Source{},
 	}
-	p.useHistory(cfg.History)
+	if err := p.useHistory(cfg.History); err != nil {
+		return nil, err
+	}
 	if cfg.History != nil {
 		p.histUpdated = cfg.History.Updated
 	}

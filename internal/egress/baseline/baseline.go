@@ -74,6 +74,14 @@ type element struct {
 	cur     int64     // current hour number (unix hour)
 	first   int64     // first hour with data; earlier hours are not folded in
 	started bool
+	// through is the last hour folded in (valid when learnt); after a
+	// restore, records of that hour or earlier are already learnt and
+	// are skipped.
+	through int64
+	learnt  bool
+	// restoredThrough is through as restored from an earlier run.
+	restoredThrough int64
+	restored        bool
 }
 
 // Detector holds the baselines. It is not safe for concurrent use.
@@ -83,6 +91,7 @@ type Detector struct {
 	alerts   []Alert
 
 	Late            uint64 // records older than the open hours, dropped
+	Learnt          uint64 // records of hours a restored baseline already learnt, skipped
 	DroppedElements uint64
 }
 
@@ -106,6 +115,10 @@ func (d *Detector) Add(el string, t time.Time, bytes uint64) {
 	h := t.Unix() / 3600
 	if t.Unix() < 0 && t.Unix()%3600 != 0 {
 		h--
+	}
+	if e.restored && h <= e.restoredThrough {
+		d.Learnt++
+		return
 	}
 	if !e.started {
 		e.cur, e.first, e.started = h, h, true
@@ -194,6 +207,7 @@ func (d *Detector) close(name string, e *element, hour int64, bytes uint64) {
 	if b.visits < math.MaxUint16 {
 		b.visits++
 	}
+	e.through, e.learnt = hour, true
 }
 
 // Alerts returns and clears the alerts raised so far, sorted by hour then

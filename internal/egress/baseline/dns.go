@@ -115,11 +115,15 @@ func (h *dnsHour) add(dst netip.Addr, covered bool, queries, bytes uint64) {
 }
 
 type dnsElement struct {
-	open         [2]dnsHour // hours cur-1 and cur
-	cur          int64
-	meanQ, meanB float64
-	watched      int
-	started      bool
+	open            [2]dnsHour // hours cur-1 and cur
+	cur             int64
+	meanQ, meanB    float64
+	watched         int
+	started         bool
+	through         int64 // last hour learnt, as in element
+	learnt          bool
+	restoredThrough int64
+	restored        bool
 }
 
 // DNS watches each element's queries to port 53, per hour, for the signs of
@@ -132,6 +136,7 @@ type DNS struct {
 	alerts   []DNSAlert
 
 	Late            uint64 // records older than the open hours, dropped
+	Learnt          uint64 // records of hours a restored baseline already learnt, skipped
 	DroppedElements uint64
 }
 
@@ -154,6 +159,10 @@ func (d *DNS) Add(el string, dst netip.Addr, t time.Time, queries, bytes uint64,
 		d.elements[el] = e
 	}
 	h := unixHour(t)
+	if e.restored && h <= e.restoredThrough {
+		d.Learnt++
+		return
+	}
 	if !e.started {
 		e.cur, e.started = h, true
 	}
@@ -208,6 +217,7 @@ func (d *DNS) advance(name string, e *dnsElement, h int64) {
 		e.meanB *= decay
 		e.watched = int(min(int64(e.watched)+gap, math.MaxInt32))
 		e.cur = h
+		e.through, e.learnt = h-2, true
 	}
 }
 
@@ -256,6 +266,7 @@ func (d *DNS) close(name string, e *dnsElement, hour int64, x *dnsHour) {
 	if e.watched < math.MaxInt32 {
 		e.watched++
 	}
+	e.through, e.learnt = hour, true
 }
 
 func (d *DNS) alert(name string, e *dnsElement, hour int64, x *dnsHour, kind string) DNSAlert {
