@@ -51,6 +51,7 @@ only the element itself reported the flows.`,
       --allow allow.yaml --asn ip2asn-v4.tsv --metrics :9100 --syslog udp://siem:514`,
 	}
 	cmd.AddCommand(newEgressReplayCmd(e), newEgressWatchCmd(e), newEgressReportCmd(e))
+	cmd.AddCommand(newEgressKafkaCmds(e)...)
 	return cmd
 }
 
@@ -95,38 +96,44 @@ func (fl *egressFlags) register(cmd *cobra.Command, alerts bool) {
 }
 
 func (fl *egressFlags) pipeline(ctx context.Context, e *env) (*egress.Pipeline, error) {
-	if fl.format != alert.FormatText && fl.format != alert.FormatJSON {
-		return nil, &UsageError{fmt.Errorf("-f %q: use text or json", fl.format)}
-	}
-	if fl.elements == "" && fl.inventory == "" {
-		return nil, &UsageError{errors.New("--elements or --inventory is required: which source addresses are network elements (an element map, or an inventory with management addresses)")}
-	}
-	em, err := fl.elementMap(ctx, e)
+	cfg, err := fl.config(ctx, e)
 	if err != nil {
 		return nil, err
 	}
-	cfg := egress.Config{Elements: em, BeaconMin: fl.beaconMin, Repeat: fl.repeat}
-	if fl.history != "" {
-		if cfg.History, err = egress.LoadHistory(fl.history); err != nil {
-			return nil, fmt.Errorf("--history: %w", err)
-		}
+	return egress.New(cfg)
+}
+
+// config checks the flags and loads what a pipeline needs, once, so that
+// analyse can start one pipeline per partition from it.
+func (fl *egressFlags) config(ctx context.Context, e *env) (egress.Config, error) {
+	var cfg egress.Config
+	if fl.format != alert.FormatText && fl.format != alert.FormatJSON {
+		return cfg, &UsageError{fmt.Errorf("-f %q: use text or json", fl.format)}
+	}
+	if fl.elements == "" && fl.inventory == "" {
+		return cfg, &UsageError{errors.New("--elements or --inventory is required: which source addresses are network elements (an element map, or an inventory with management addresses)")}
 	}
 	if fl.beaconMin <= 0 || fl.beaconMin > 100 {
-		return nil, &UsageError{fmt.Errorf("--beacon-min %d: use 1..100", fl.beaconMin)}
+		return cfg, &UsageError{fmt.Errorf("--beacon-min %d: use 1..100", fl.beaconMin)}
 	}
 	if fl.repeat <= 0 {
-		return nil, &UsageError{fmt.Errorf("--repeat %s: must be positive", fl.repeat)}
+		return cfg, &UsageError{fmt.Errorf("--repeat %s: must be positive", fl.repeat)}
 	}
+	em, err := fl.elementMap(ctx, e)
+	if err != nil {
+		return cfg, err
+	}
+	cfg = egress.Config{Elements: em, BeaconMin: fl.beaconMin, Repeat: fl.repeat}
 	if fl.allow != "" {
 		if cfg.Policy, err = allow.Load(fl.allow); err != nil {
-			return nil, fmt.Errorf("--allow: %w", err)
+			return cfg, fmt.Errorf("--allow: %w", err)
 		}
 	} else {
 		fmt.Fprintln(e.stderr, "netvet: egress: no --allow policy: only beacon and volume alerts are raised, and beacons to any destination alert")
 	}
 	if fl.hosts != "" {
 		if cfg.Hosts, err = allow.LoadHosts(fl.hosts); err != nil {
-			return nil, fmt.Errorf("--hosts: %w", err)
+			return cfg, fmt.Errorf("--hosts: %w", err)
 		}
 	}
 	if len(fl.asn)+len(fl.country) > 0 {
@@ -134,7 +141,7 @@ func (fl *egressFlags) pipeline(ctx context.Context, e *env) (*egress.Pipeline, 
 		for _, path := range append(slices.Clone(fl.asn), fl.country...) {
 			st, err := db.LoadFile(ctx, path)
 			if err != nil {
-				return nil, fmt.Errorf("ip table %s: %w", path, err)
+				return cfg, fmt.Errorf("ip table %s: %w", path, err)
 			}
 			if st.Errors > 0 {
 				fmt.Fprintf(e.stderr, "netvet: egress: %s: %d bad lines skipped\n", path, st.Errors)
@@ -142,7 +149,12 @@ func (fl *egressFlags) pipeline(ctx context.Context, e *env) (*egress.Pipeline, 
 		}
 		cfg.Geo = db
 	}
-	return egress.New(cfg)
+	if fl.history != "" {
+		if cfg.History, err = egress.LoadHistory(fl.history); err != nil {
+			return cfg, fmt.Errorf("--history: %w", err)
+		}
+	}
+	return cfg, nil
 }
 
 // elementMap reads --elements (CSV or YAML) and adds the management
@@ -524,6 +536,7 @@ func sniffCapture(path string, ports []uint16) (string, error) {
 
 func newEgressWatchCmd(e *env) *cobra.Command {
 	var fl egressFlags
+	var kf kafkaFlags
 	var listen, metricsAddr string
 	var interval time.Duration
 	cmd := &cobra.Command{
@@ -567,6 +580,16 @@ the collector after a last collection.`,
 				return fmt.Errorf("--listen: %w", err)
 			}
 			defer conn.Close()
+			tee, stopKafka, err := kf.tee(e, conn, dec.Allowed)
+			if err != nil {
+				return err
+			}
+			defer stopKafka()
+			if uc, ok := conn.(*net.UDPConn); ok {
+				// Exporters send in bursts: ask for 8 MiB; the kernel
+				// caps it at net.core.rmem_max (docs/egress.md).
+				_ = uc.SetReadBuffer(8 << 20)
+			}
 			sinks, err := fl.sinks(e)
 			if err != nil {
 				return err
@@ -579,7 +602,7 @@ the collector after a last collection.`,
 				}
 				mux := http.NewServeMux()
 				mux.Handle("/metrics", metrics.Handler(func() []metrics.Family {
-					return append(egress.DecoderFamilies(dec.Stats()), p.Families()...)
+					return slices.Concat(egress.DecoderFamilies(dec.Stats()), p.Families(), sinks.Families(), kf.families())
 				}))
 				srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 				go func() { _ = srv.Serve(ln) }()
@@ -589,7 +612,7 @@ the collector after a last collection.`,
 			fmt.Fprintf(e.stderr, "netvet: egress: listening on %s %s\n", network, conn.LocalAddr())
 			total := 0
 			saved := time.Now()
-			c := &egress.Collector{Conn: conn, Decoder: dec, Pipeline: p, Interval: interval, Emit: func(a []egress.Alert) {
+			c := &egress.Collector{Conn: tee, Decoder: dec, Pipeline: p, Interval: interval, Emit: func(a []egress.Alert) {
 				total += len(a)
 				if err := sinks.Send(a); err != nil {
 					fmt.Fprintf(e.stderr, "netvet: egress: %v\n", err)
@@ -610,6 +633,7 @@ the collector after a last collection.`,
 		},
 	}
 	fl.register(cmd, true)
+	kf.register(cmd, "raw")
 	cmd.Flags().StringVar(&listen, "listen", "udp://:2055", "where to receive export datagrams: udp://[host]:port")
 	cmd.Flags().StringVar(&metricsAddr, "metrics", "", "serve Prometheus metrics on this address (e.g. :9100), path /metrics")
 	cmd.Flags().DurationVar(&interval, "interval", 10*time.Second, "how often alerts are collected")

@@ -177,7 +177,7 @@ func TestEgressUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"egress", "replay", "x"}, "--elements is required"},
+		{[]string{"egress", "replay", "x"}, "--elements or --inventory is required"},
 		{[]string{"egress", "replay", "x", "--elements", "e", "-f", "xml"}, `-f "xml"`},
 		{[]string{"egress", "replay", "x", "--elements", "e", "--mode", "guess"}, `--mode "guess"`},
 		{[]string{"egress", "watch", "--elements", "e"}, "--exporter is required"},
