@@ -24,8 +24,9 @@ type Collector struct {
 	Now      func() time.Time
 }
 
-// Run reads until ctx is done or the socket fails. On the way out it
-// closes the volume hours and emits what is left.
+// Run reads until ctx is done or the socket fails. When ctx is done it
+// first reads the datagrams already queued on the socket (for at most
+// 200 ms), then closes the volume hours and emits what is left.
 func (c *Collector) Run(ctx context.Context) error {
 	if c.Conn == nil || c.Decoder == nil || c.Pipeline == nil || c.Emit == nil {
 		return errors.New("egress: collector needs a socket, a decoder, a pipeline and an output")
@@ -44,6 +45,7 @@ func (c *Collector) Run(ctx context.Context) error {
 	var deadline time.Time
 	for {
 		if ctx.Err() != nil {
+			c.drain(buf, recs, now)
 			c.Emit(c.Pipeline.Finish())
 			return nil
 		}
@@ -66,17 +68,57 @@ func (c *Collector) Run(ctx context.Context) error {
 			}
 			return fmt.Errorf("egress: collector: %w", err)
 		}
-		if err == nil && n <= flow.MaxDatagram {
-			exp := addrOf(from)
-			recs, _ = c.Decoder.Decode(exp, buf[:n], now().UTC(), recs[:0])
-			for i := range recs {
-				c.Pipeline.Add(&recs[i])
-			}
+		if err == nil {
+			recs = c.take(buf[:n], from, now, recs)
 		}
 		if t := now(); !t.Before(next) {
-			c.Emit(c.Pipeline.Collect(t.UTC()))
+			c.Emit(c.Pipeline.Collect(collectAt(c.Pipeline.Now(), t.UTC())))
 			next = t.Add(interval)
 		}
+	}
+}
+
+// collectAt is the time of a periodic collection: flow time, as in a
+// replay, so that the beacon window, the repeat interval and the alerts'
+// raised time follow the flows even when they are older than the clock
+// (exporters with long active timeouts, a capture metered with softflowd
+// -r); but never later than the wall clock, so that one record dated in
+// the future cannot move every later collection there.
+func collectAt(flowNow, wall time.Time) time.Time {
+	if flowNow.After(wall) {
+		return wall
+	}
+	return flowNow
+}
+
+// take decodes one datagram and feeds its records to the pipeline (the
+// decoder counts an oversized one as malformed).
+func (c *Collector) take(pkt []byte, from net.Addr, now func() time.Time, recs []flow.Record) []flow.Record {
+	recs, _ = c.Decoder.Decode(addrOf(from), pkt, now().UTC(), recs[:0])
+	for i := range recs {
+		c.Pipeline.Add(&recs[i])
+	}
+	return recs
+}
+
+// Stopping: the datagrams already queued on the socket are read for at
+// most drainFor and up to drainMax of them, so that a stop does not lose
+// what the exporters sent before it.
+const (
+	drainFor = 200 * time.Millisecond
+	drainMax = 1 << 16
+)
+
+func (c *Collector) drain(buf []byte, recs []flow.Record, now func() time.Time) {
+	if err := c.Conn.SetReadDeadline(time.Now().Add(drainFor)); err != nil {
+		return
+	}
+	for range drainMax {
+		n, from, err := c.Conn.ReadFrom(buf)
+		if err != nil {
+			return
+		}
+		recs = c.take(buf[:n], from, now, recs)
 	}
 }
 

@@ -49,7 +49,8 @@ type Syslog struct {
 	network string
 	addr    string
 	conn    net.Conn
-	Errors  atomic.Uint64
+	Sent    atomic.Uint64 // messages written
+	Errors  atomic.Uint64 // messages that could not be written
 }
 
 // NewSyslog checks the URL and connects.
@@ -112,7 +113,9 @@ func (s *Syslog) Send(alerts []egress.Alert) error {
 				err = s.write(msg)
 			}
 		}
-		if err != nil {
+		if err == nil {
+			s.Sent.Add(1)
+		} else {
 			s.Errors.Add(1)
 			if first == nil {
 				first = fmt.Errorf("alert: syslog: %w", err)
