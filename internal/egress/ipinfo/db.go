@@ -8,6 +8,10 @@
 // MMDB files (GeoLite2-ASN/-Country/-City layouts and the ip-location-db
 // layouts) or from CSV/TSV range files (iptoasn, DB-IP Lite,
 // ip-location-db). The package ships no data.
+//
+// At the end of every load the ASN and country tables are merged into one
+// table whose value carries both answers, so that a lookup of an address
+// costs one prefix-table walk however many files were loaded.
 package ipinfo
 
 import (
@@ -36,12 +40,34 @@ type asnRec struct {
 	org uint32 // index into DB.orgs
 }
 
+// geoRec is the merged answer for one prefix: the ASN and the country of
+// the most specific ASN and country prefixes that cover it.
+type geoRec struct {
+	asn uint32
+	org uint32 // index into DB.orgs
+	cc  [2]byte
+	own uint8 // ownASN, ownCC: the answers a file gave for this very prefix
+}
+
+const (
+	ownASN = 1 << iota
+	ownCC
+)
+
 // DB holds the ASN and country tables. Build it with the Load* methods,
 // then use it read-only: Lookup is safe for concurrent use once loading is
 // finished.
 type DB struct {
-	asn     bart.Fast[asnRec]
-	country bart.Fast[[2]byte]
+	// While a load runs, asn and country hold what the files said, apart,
+	// so that a later file overrides an earlier one prefix by prefix. At
+	// the end of the load they are merged into geo, the table every lookup
+	// reads, and dropped; geo remembers which answers came from a file at
+	// each prefix, so the next load can take it apart again.
+	asn     *bart.Table[asnRec]
+	country *bart.Table[[2]byte]
+	geo     *bart.Fast[geoRec]
+	nASN    int // prefixes in the ASN table at the last merge
+	nCC     int // ... and in the country table
 	orgs    []string
 	orgIdx  map[string]uint32
 	limits  Limits
@@ -78,7 +104,7 @@ func New(l Limits) *DB {
 }
 
 // Prefixes returns the number of ASN and country prefixes loaded.
-func (db *DB) Prefixes() (asn, country int) { return db.asn.Size(), db.country.Size() }
+func (db *DB) Prefixes() (asn, country int) { return db.nASN, db.nCC }
 
 func (db *DB) intern(org string) uint32 {
 	if i, ok := db.orgIdx[org]; ok {
@@ -105,35 +131,94 @@ func (db *DB) Lookup(addr netip.Addr) Result {
 		}
 		q, r.Via = v4, v4
 	}
-	if a, ok := db.asn.Lookup(q); ok {
-		r.ASN, r.Org = a.asn, db.orgs[a.org]
+	if db.geo == nil {
+		return r
 	}
-	if c, ok := db.country.Lookup(q); ok {
-		r.Country = countryString(c)
+	if g, ok := db.geo.Lookup(q); ok {
+		r.ASN, r.Country = g.asn, countryString(g.cc)
+		if g.asn != 0 {
+			r.Org = db.orgs[g.org]
+		}
 	}
 	return r
+}
+
+// LookupGeo is the allocation-free fast path for both answers at once: the
+// ASN (0 when unknown) and country code (the zero array when unknown) of a
+// public address, with one table walk.
+func (db *DB) LookupGeo(addr netip.Addr) (asn uint32, cc [2]byte) {
+	addr = addr.Unmap()
+	if db.geo == nil || Classify(addr) != Public {
+		return 0, [2]byte{}
+	}
+	g, _ := db.geo.Lookup(addr)
+	return g.asn, g.cc
 }
 
 // LookupASN is the allocation-free fast path: the ASN of a public address,
 // 0 when unknown or not public.
 func (db *DB) LookupASN(addr netip.Addr) uint32 {
-	addr = addr.Unmap()
-	if Classify(addr) != Public {
-		return 0
-	}
-	a, _ := db.asn.Lookup(addr)
-	return a.asn
+	asn, _ := db.LookupGeo(addr)
+	return asn
 }
 
 // LookupCountry is the allocation-free fast path for the country code of a
 // public address; the zero array when unknown.
 func (db *DB) LookupCountry(addr netip.Addr) [2]byte {
-	addr = addr.Unmap()
-	if Classify(addr) != Public {
-		return [2]byte{}
+	_, cc := db.LookupGeo(addr)
+	return cc
+}
+
+// merge rebuilds the table lookups read. Every prefix of either table gets
+// one entry; its ASN is the longest ASN prefix covering it (itself
+// included) and likewise its country. A longest-prefix lookup in the merged
+// table lands on the most specific prefix P of either table that holds the
+// address; every ASN or country prefix holding the address is P or covers
+// P, so P's entry carries exactly the answers the two tables would give.
+func (db *DB) merge() {
+	if db.asn == nil {
+		return
 	}
-	c, _ := db.country.Lookup(addr)
-	return c
+	g := new(bart.Fast[geoRec])
+	for p, a := range db.asn.All() {
+		rec := geoRec{asn: a.asn, org: a.org, own: ownASN}
+		if q, c, ok := db.country.LookupPrefixLPM(p); ok {
+			rec.cc = c
+			if q == p {
+				rec.own |= ownCC
+			}
+		}
+		g.Insert(p, rec)
+	}
+	for p, c := range db.country.All() {
+		if _, ok := db.asn.Get(p); ok {
+			continue // merged above
+		}
+		rec := geoRec{cc: c, own: ownCC}
+		if _, a, ok := db.asn.LookupPrefixLPM(p); ok {
+			rec.asn, rec.org = a.asn, a.org
+		}
+		g.Insert(p, rec)
+	}
+	db.geo, db.nASN, db.nCC = g, db.asn.Size(), db.country.Size()
+	db.asn, db.country = nil, nil
+}
+
+// split rebuilds the per-file tables from the merged one, for a load to
+// add to them.
+func (db *DB) split() {
+	db.asn, db.country = new(bart.Table[asnRec]), new(bart.Table[[2]byte])
+	if db.geo == nil {
+		return
+	}
+	for p, g := range db.geo.All() {
+		if g.own&ownASN != 0 {
+			db.asn.Insert(p, asnRec{asn: g.asn, org: g.org})
+		}
+		if g.own&ownCC != 0 {
+			db.country.Insert(p, g.cc)
+		}
+	}
 }
 
 // ccStrings holds every two-letter code so that Lookup does not allocate.

@@ -61,6 +61,8 @@ func (db *DB) LoadMMDBBytes(ctx context.Context, name string, data []byte) (Stat
 
 func (db *DB) loadMMDB(ctx context.Context, path string, r *maxminddb.Reader) (st Stats, err error) {
 	st = Stats{File: path, Format: "mmdb"}
+	db.split()
+	defer db.merge() // after the recover below, so a partial load is still merged
 	defer func() {
 		// The reader validates its input, but a hostile file must never
 		// take the process down.

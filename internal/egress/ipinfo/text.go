@@ -88,6 +88,8 @@ const (
 // lines are reported as "name: line N: ..." and skipped; loading stops after
 // Limits.MaxErrors of them. What was loaded before an error stays loaded.
 func (db *DB) LoadText(ctx context.Context, name string, r io.Reader) (Stats, error) {
+	db.split()
+	defer db.merge()
 	st := Stats{File: name}
 	br := bufio.NewReaderSize(r, 64<<10)
 	var (
