@@ -52,11 +52,10 @@ type fakeGeo map[netip.Addr]struct {
 	cc  string
 }
 
-func (g fakeGeo) LookupASN(a netip.Addr) uint32 { return g[a].asn }
-func (g fakeGeo) LookupCountry(a netip.Addr) [2]byte {
+func (g fakeGeo) LookupGeo(a netip.Addr) (uint32, [2]byte) {
 	var c [2]byte
 	copy(c[:], g[a].cc)
-	return c
+	return g[a].asn, c
 }
 
 func loadTestPolicy(t testing.TB) *Policy {

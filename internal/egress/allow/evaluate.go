@@ -161,9 +161,12 @@ func (s *Set) Evaluate(dst netip.Addr, port uint16, proto uint8) Decision {
 		}
 	}
 	var byASN, byCC []uint16
+	var asn uint32
+	var cc [2]byte
 	if s.geo != nil && (s.asns != nil || s.ccs != nil) {
+		asn, cc = s.geo.LookupGeo(dst)
 		if s.asns != nil {
-			byASN = s.asns[s.geo.LookupASN(dst)]
+			byASN = s.asns[asn]
 			for _, i := range byASN {
 				if s.rules[i].portOK(port, proto) {
 					return Decision{Allowed: true, Rule: s.rules[i].id}
@@ -171,7 +174,7 @@ func (s *Set) Evaluate(dst netip.Addr, port uint16, proto uint8) Decision {
 			}
 		}
 		if s.ccs != nil {
-			byCC = s.ccs[s.geo.LookupCountry(dst)]
+			byCC = s.ccs[cc]
 			for _, i := range byCC {
 				if s.rules[i].portOK(port, proto) {
 					return Decision{Allowed: true, Rule: s.rules[i].id}
@@ -182,7 +185,7 @@ func (s *Set) Evaluate(dst netip.Addr, port uint16, proto uint8) Decision {
 	d := Decision{dst: dst, port: port, proto: proto, applied: len(s.applied)}
 	if s.geo != nil && (s.asns != nil || s.ccs != nil) {
 		d.geo = true
-		d.asn, d.cc = s.geo.LookupASN(dst), s.geo.LookupCountry(dst)
+		d.asn, d.cc = asn, cc
 	}
 	if len(idx)+len(byASN)+len(byCC) == 0 {
 		return d

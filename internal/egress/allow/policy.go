@@ -103,11 +103,10 @@ func (r *rule) selects(e *Element) bool {
 	return true
 }
 
-// Geo answers ASN and country questions about destinations; *ipinfo.DB
-// implements it. Zero values mean unknown.
+// Geo answers ASN and country questions about destinations, both in one
+// lookup; *ipinfo.DB implements it. Zero values mean unknown.
 type Geo interface {
-	LookupASN(netip.Addr) uint32
-	LookupCountry(netip.Addr) [2]byte
+	LookupGeo(netip.Addr) (asn uint32, cc [2]byte)
 }
 
 // Policy is a loaded, validated allowlist. It is safe for concurrent use.
