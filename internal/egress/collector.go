@@ -156,6 +156,8 @@ func (p *Pipeline) Families() []metrics.Family {
 		one("netvet_egress_records_accepted_total", "Flow records from known elements.", s.Accepted.Load()),
 		one("netvet_egress_records_denied_total", "Flow records the allowlist did not allow.", s.Denied.Load()),
 		one("netvet_egress_alerts_suppressed_total", "Alerts held back by the repeat interval.", s.Suppressed.Load()),
+		one("netvet_egress_peers_evicted_total", "Destinations evicted to keep an element within its peer cap.", s.EvictedPeers.Load()),
+		one("netvet_egress_denied_peers_evicted_total", "Evicted destinations the allowlist did not allow.", s.EvictedDenied.Load()),
 		drops, alerts,
 	}
 }
