@@ -105,17 +105,7 @@ func NewAnalyseStage(cfg AnalyseConfig) (*AnalyseStage, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts = append(opts,
-		kgo.ConsumerGroup(cfg.Group),
-		kgo.ConsumeTopics(cfg.FlowsTopic),
-		kgo.Balancers(kgo.CooperativeStickyBalancer()),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.DisableAutoCommit(),
-		kgo.BlockRebalanceOnPoll(),
-		kgo.OnPartitionsAssigned(s.assigned),
-		kgo.OnPartitionsRevoked(s.revoked),
-		kgo.OnPartitionsLost(s.lost),
-	)
+	opts = append(opts, groupMember(cfg.Group, cfg.FlowsTopic, s.assigned, s.revoked, s.lost)...)
 	opts = append(opts, cfg.Conn.Opts...)
 	if s.cl, err = kgo.NewClient(opts...); err != nil {
 		return nil, fmt.Errorf("kafka: analyse stage: %w", err)

@@ -86,3 +86,21 @@ func (k kgoLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
 	}
 	k.l.Log(context.Background(), lv, "kafka: "+msg, keyvals...)
 }
+
+// groupMember is how both consuming stages join their group: cooperative
+// sticky assignment, reading from the oldest retained record when the
+// group has no offset, commits only after the work is done, and
+// rebalances only between polled batches.
+func groupMember(group, topic string, assigned, revoked, lost func(context.Context, *kgo.Client, map[string][]int32)) []kgo.Opt {
+	return []kgo.Opt{
+		kgo.ConsumerGroup(group),
+		kgo.ConsumeTopics(topic),
+		kgo.Balancers(kgo.CooperativeStickyBalancer()),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.DisableAutoCommit(),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.OnPartitionsAssigned(assigned),
+		kgo.OnPartitionsRevoked(revoked),
+		kgo.OnPartitionsLost(lost),
+	}
+}

@@ -107,16 +107,8 @@ func NewDecodeStage(cfg DecodeConfig) (*DecodeStage, error) {
 	if err != nil {
 		return nil, err
 	}
+	opts = append(opts, groupMember(cfg.Group, cfg.RawTopic, s.assigned, s.revoked, s.lost)...)
 	opts = append(opts,
-		kgo.ConsumerGroup(cfg.Group),
-		kgo.ConsumeTopics(cfg.RawTopic),
-		kgo.Balancers(kgo.CooperativeStickyBalancer()),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.DisableAutoCommit(),
-		kgo.BlockRebalanceOnPoll(),
-		kgo.OnPartitionsAssigned(s.assigned),
-		kgo.OnPartitionsRevoked(s.revoked),
-		kgo.OnPartitionsLost(s.lost),
 		kgo.DefaultProduceTopic(cfg.FlowsTopic),
 		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
 		kgo.MaxBufferedRecords(100_000),
