@@ -176,31 +176,101 @@ type evKey struct {
 	proto    flow.Protocol
 }
 
-type evSet struct {
+// evTable holds the distinct Evidence values of a pipeline, so that pairs
+// and elements refer to them by 16-bit indexes instead of holding copies.
+// A value differs from another by its exporter or capture file, whether
+// it is the element itself, and the sampling seen.
+type evTable struct {
 	items []Evidence
-	keys  []evKey
-	more  int
+	keys  []evKey // of items
+	index map[evVal]uint16
 }
 
-func (s *evSet) add(k evKey, e Evidence) {
-	for i, x := range s.keys {
-		if x == k {
-			if e.SamplingRate > s.items[i].SamplingRate {
-				s.items[i].SamplingRate = e.SamplingRate
-			}
-			s.items[i].Sampled = s.items[i].Sampled || e.Sampled
-			return
-		}
+type evVal struct {
+	key           evKey
+	self, sampled bool
+	rate          uint32
+}
+
+// maxEvTable is the number of distinct Evidence values a pipeline keeps.
+// Beyond it, records from further exporters or capture files count as
+// more exporters and a higher sampling rate is not noted.
+const maxEvTable = math.MaxUint16
+
+// ref returns the index of e (from exporter or file k), adding it; false
+// when the table is full.
+func (t *evTable) ref(k evKey, e Evidence) (uint16, bool) {
+	v := evVal{k, e.SelfReported, e.Sampled, e.SamplingRate}
+	if i, ok := t.index[v]; ok {
+		return i, true
 	}
-	if len(s.items) >= maxEvidence {
-		s.more++
-		return
+	if len(t.items) >= maxEvTable {
+		return 0, false
+	}
+	if t.index == nil {
+		t.index = map[evVal]uint16{}
 	}
 	if e.Exporter == "" && k.exporter.IsValid() {
 		e.Exporter = k.exporter.String()
 	}
-	s.keys = append(s.keys, k)
-	s.items = append(s.items, e)
+	i := uint16(len(t.items))
+	t.items = append(t.items, e)
+	t.keys = append(t.keys, k)
+	t.index[v] = i
+	return i, true
+}
+
+// evSet is the evidence behind a pair or an element: up to maxEvidence
+// entries of the pipeline's evTable, one per exporter or capture file,
+// with the highest sampling rate seen from it, and a count of the records
+// from others. Its size is fixed.
+type evSet struct {
+	tab  *evTable
+	idx  [maxEvidence]uint16
+	more uint32 // saturating
+	n    uint8
+}
+
+func (s *evSet) add(tab *evTable, k evKey, e Evidence) {
+	for j := range s.n {
+		x := tab.items[s.idx[j]]
+		if tab.keys[s.idx[j]] != k {
+			continue
+		}
+		if e.SamplingRate > x.SamplingRate || (e.Sampled && !x.Sampled) {
+			x.SamplingRate = max(x.SamplingRate, e.SamplingRate)
+			x.Sampled = x.Sampled || e.Sampled
+			if i, ok := tab.ref(k, x); ok {
+				s.idx[j] = i
+			}
+		}
+		return
+	}
+	i, ok := uint16(0), false
+	if s.n < maxEvidence {
+		i, ok = tab.ref(k, e)
+	}
+	if !ok {
+		if s.more < math.MaxUint32 {
+			s.more++
+		}
+		return
+	}
+	s.tab = tab
+	s.idx[s.n] = i
+	s.n++
+}
+
+// items returns the evidence in the order it was first seen.
+func (s *evSet) items() []Evidence {
+	if s.n == 0 {
+		return nil
+	}
+	out := make([]Evidence, s.n)
+	for j := range s.n {
+		out[j] = s.tab.items[s.idx[j]]
+	}
+	return out
 }
 
 type counts struct {
@@ -230,27 +300,51 @@ type sent struct {
 	n     int
 }
 
+// pair is the state of one (element, destination): 160 bytes, plus a
+// denyState once an alert was raised for it.
 type pair struct {
 	counts
-	dst    netip.Addr
-	denied bool
+	dst   netip.Addr
+	ports []string // denied ports, nil unless denied
+	ev    evSet
+	deny  *denyState // nil until an alert was raised
 	// The allowlist decision for the last port and protocol seen, so that
-	// a pair's steady stream of records is evaluated once.
-	evalPort   uint16
-	evalProto  uint8
-	evalDone   bool
-	evalAllow  bool
-	reason     string
-	ports      []string
-	ev         evSet
+	// a pair's steady stream of records is evaluated once (eval holds
+	// evalDone and evalAllow).
+	evalPort  uint16
+	evalProto uint8
+	eval      uint8
+	// The first denied port and protocol: the alert's reason is the
+	// allowlist's decision for them.
+	denyPort  uint16
+	denyProto uint8
+	denied    bool
+}
+
+const (
+	evalDone  = 1 << iota // evalPort and evalProto were evaluated
+	evalAllow             // ... and allowed
+)
+
+// denyState is what a denied pair keeps between its alerts.
+type denyState struct {
 	deniedSent sent
 	beaconSent sent
+}
+
+// denial returns the pair's denyState, creating it.
+func (pr *pair) denial() *denyState {
+	if pr.deny == nil {
+		pr.deny = &denyState{}
+	}
+	return pr.deny
 }
 
 type elemState struct {
 	counts
 	ev    evSet
-	peers []*pair // the element's entries in Pipeline.pairs
+	peers []*pair    // the element's entries in Pipeline.pairs
+	set   *allow.Set // the element's allowlist, nil until needed
 }
 
 // Pipeline turns flow records into alerts. It is not safe for concurrent
@@ -258,7 +352,6 @@ type elemState struct {
 type Pipeline struct {
 	cfg     Config
 	stats   Stats
-	sets    map[*Element]*allow.Set
 	pairs   map[pairKey]*pair
 	elems   map[*Element]*elemState
 	tracker *beacon.Tracker
@@ -269,6 +362,7 @@ type Pipeline struct {
 	first   time.Time
 	now     time.Time
 
+	evs         evTable
 	hist        map[pairKey]time.Time // first seen by earlier runs
 	histAll     []HistoryPair
 	histUpdated time.Time
@@ -308,7 +402,6 @@ func New(cfg Config) (*Pipeline, error) {
 	}
 	p := &Pipeline{
 		cfg:     cfg,
-		sets:    map[*Element]*allow.Set{},
 		pairs:   map[pairKey]*pair{},
 		elems:   map[*Element]*elemState{},
 		tracker: beacon.New(cfg.Beacon),
@@ -375,22 +468,28 @@ func (p *Pipeline) Add(r *flow.Record) {
 		}
 		pr = &pair{dst: dst}
 		p.pairs[key] = pr
+		if n := len(es.peers); n == cap(es.peers) {
+			// Grow two at a time: most elements have a few peers.
+			es.peers = append(make([]*pair, 0, n+2), es.peers...)
+		}
 		es.peers = append(es.peers, pr)
 	}
 	p.stats.Accepted.Add(1)
 	if p.cfg.Policy != nil {
-		set, ok := p.sets[el]
-		if !ok {
+		set := es.set
+		if set == nil {
 			set = p.cfg.Policy.ForElement(allow.Element{ID: el.ID, Vendor: el.Vendor, Function: el.Function, Domain: el.Domain})
-			p.sets[el] = set
+			es.set = set
 		}
-		if !pr.evalDone || pr.evalPort != r.DstPort || pr.evalProto != r.Proto {
+		if pr.eval&evalDone == 0 || pr.evalPort != r.DstPort || pr.evalProto != r.Proto {
 			d := set.Evaluate(dst, r.DstPort, r.Proto)
-			pr.evalPort, pr.evalProto, pr.evalDone, pr.evalAllow = r.DstPort, r.Proto, true, d.Allowed
-			if !d.Allowed {
+			pr.evalPort, pr.evalProto, pr.eval = r.DstPort, r.Proto, evalDone
+			if d.Allowed {
+				pr.eval |= evalAllow
+			} else {
 				if !pr.denied {
 					pr.denied = true
-					pr.reason = d.Reason()
+					pr.denyPort, pr.denyProto = r.DstPort, r.Proto
 				}
 				port := portName(r.DstPort, r.Proto)
 				if !slices.Contains(pr.ports, port) && len(pr.ports) < maxPorts {
@@ -398,7 +497,7 @@ func (p *Pipeline) Add(r *flow.Record) {
 				}
 			}
 		}
-		if !pr.evalAllow {
+		if pr.eval&evalAllow == 0 {
 			p.stats.Denied.Add(1)
 		}
 	} else {
@@ -419,8 +518,8 @@ func (p *Pipeline) Add(r *flow.Record) {
 		}
 		p.sources[ek] = &Source{Evidence: ev, Records: 1}
 	}
-	pr.ev.add(ek, ev)
-	es.ev.add(ek, ev)
+	pr.ev.add(&p.evs, ek, ev)
+	es.ev.add(&p.evs, ek, ev)
 
 	p.tracker.Add(beacon.Conn{Element: el.ID, Dst: dst, Proto: r.Proto, SrcPort: r.SrcPort, DstPort: r.DstPort,
 		Start: r.Start, End: r.End, Bytes: r.Bytes, Packets: r.Packets})
@@ -448,7 +547,7 @@ func (p *Pipeline) evictPeer(el *Element, es *elemState) {
 		switch {
 		case !pr.denied:
 			return 0
-		case pr.deniedSent.n > 0 || pr.beaconSent.n > 0:
+		case pr.deny != nil && (pr.deny.deniedSent.n > 0 || pr.deny.beaconSent.n > 0):
 			return 1
 		}
 		return 2
@@ -547,13 +646,14 @@ func (p *Pipeline) Collect(now time.Time) []Alert {
 	if p.cfg.Policy != nil {
 		for _, k := range keys {
 			pr := p.pairs[k]
-			if !p.due(&pr.deniedSent, pr.flows, now) {
+			ds := pr.denial()
+			if !p.due(&ds.deniedSent, pr.flows, now) {
 				continue
 			}
-			a := p.pairAlert(RuleNotAllowlisted, k, pr, now, pr.deniedSent.n)
+			a := p.pairAlert(RuleNotAllowlisted, k, pr, now, ds.deniedSent.n)
 			a.Score, a.Band = 100, beacon.BandHigh
-			a.Reason = pr.reason
-			pr.deniedSent = sent{at: now, flows: pr.flows, n: pr.deniedSent.n + 1}
+			a.Reason = p.denyReason(k, pr)
+			ds.deniedSent = sent{at: now, flows: pr.flows, n: ds.deniedSent.n + 1}
 			out = append(out, a)
 		}
 	}
@@ -572,15 +672,16 @@ func (p *Pipeline) Collect(now time.Time) []Alert {
 			if el == nil || pr == nil || !pr.denied {
 				continue // covered by the allowlist: scores belong in reports
 			}
-			if !p.due(&pr.beaconSent, uint64(r.Conns), now) {
+			ds := pr.denial()
+			if !p.due(&ds.beaconSent, uint64(r.Conns), now) {
 				continue
 			}
-			a := p.pairAlert(RuleBeacon, k, pr, now, pr.beaconSent.n)
+			a := p.pairAlert(RuleBeacon, k, pr, now, ds.beaconSent.n)
 			a.Score, a.Band = r.Score, r.Band
 			a.Reason = beaconReason(r)
 			a.Beacon = &BeaconInfo{Kind: r.Kind, IntervalS: r.Interval.Seconds(), IntervalMAD: r.IntervalMAD.Seconds(),
 				Conns: r.Conns, LongestS: r.Longest.Seconds(), Elements: r.Elements, Modifiers: r.Modifiers}
-			pr.beaconSent = sent{at: now, flows: uint64(r.Conns), n: pr.beaconSent.n + 1}
+			ds.beaconSent = sent{at: now, flows: uint64(r.Conns), n: ds.beaconSent.n + 1}
 			out = append(out, a)
 		}
 	}
@@ -661,11 +762,11 @@ func (p *Pipeline) pairAlert(rule string, k pairKey, pr *pair, now time.Time, re
 }
 
 func fillEvidence(a *Alert, s *evSet) {
-	a.Evidence = slices.Clone(s.items)
+	a.Evidence = s.items()
 	slices.SortFunc(a.Evidence, func(x, y Evidence) int {
 		return cmp.Or(cmp.Compare(x.Exporter, y.Exporter), cmp.Compare(x.Capture, y.Capture), cmp.Compare(x.Protocol, y.Protocol))
 	})
-	a.MoreExporters = s.more
+	a.MoreExporters = int(s.more)
 	a.SelfReported = len(a.Evidence) > 0 && s.more == 0
 	for _, e := range a.Evidence {
 		a.Sampled = a.Sampled || e.Sampled
@@ -722,8 +823,19 @@ func payload(r *flow.Record) uint64 {
 // covered says whether the allowlist covers a DNS record's destination
 // (without a policy nothing is covered).
 func (p *Pipeline) covered(el *Element, dst netip.Addr, r *flow.Record) bool {
-	set := p.sets[el]
-	return set != nil && set.Evaluate(dst, r.DstPort, r.Proto).Allowed
+	es := p.elems[el]
+	return es != nil && es.set != nil && es.set.Evaluate(dst, r.DstPort, r.Proto).Allowed
+}
+
+// denyReason is the allowlist's reason for denying a pair's first denied
+// port and protocol: the decision is the same as when it was made, so it
+// is not kept.
+func (p *Pipeline) denyReason(k pairKey, pr *pair) string {
+	es := p.elems[k.el]
+	if es == nil || es.set == nil {
+		return ""
+	}
+	return es.set.Evaluate(k.dst, pr.denyPort, pr.denyProto).Reason()
 }
 
 // dnsAlerts turns the DNS detector's hours into alerts.

@@ -24,7 +24,7 @@ type Config struct {
 	// K adds a variance test: bytes > mean + K·stdev. 0 disables it [0].
 	K float64
 	// Warmup is the number of visits a bucket needs (weeks) before it
-	// can alert [2].
+	// can alert [2]; at most 63, where the visit counters saturate.
 	Warmup      int
 	MaxElements int // elements tracked [100000]; more are counted and dropped
 }
@@ -42,6 +42,7 @@ func (c Config) withDefaults() Config {
 	if c.Warmup <= 0 {
 		c.Warmup = 2
 	}
+	c.Warmup = min(c.Warmup, maxVisits)
 	if c.MaxElements <= 0 {
 		c.MaxElements = 100_000
 	}
@@ -61,26 +62,48 @@ type Alert struct {
 	Floor     uint64
 }
 
-type bucket struct {
-	mean, variance float64
-	visits         uint16
+// maxVisits is where a bucket's visit counter saturates: the counters are
+// six bits wide, ten to a word.
+const (
+	maxVisits     = 1<<visitBits - 1
+	visitBits     = 6
+	visitsPerWord = 64 / visitBits
+)
+
+// visitCounts are the visit counters of an element's buckets.
+type visitCounts [(HoursPerWeek + visitsPerWord - 1) / visitsPerWord]uint64
+
+func (v *visitCounts) get(i int) int {
+	return int(v[i/visitsPerWord] >> (visitBits * (i % visitsPerWord)) & maxVisits)
+}
+
+func (v *visitCounts) set(i, n int) {
+	sh := visitBits * (i % visitsPerWord)
+	w := &v[i/visitsPerWord]
+	*w = *w&^(maxVisits<<sh) | uint64(min(max(n, 0), maxVisits))<<sh
 }
 
 // Two hours stay open so that records arriving up to an hour late (flow
-// exporters' active timeouts) still land in the right hour.
+// exporters' active timeouts) still land in the right hour. The buckets
+// are kept as separate arrays of float32 means and variances and 6-bit
+// visit counters (saturating at 63 weeks): 1,536 bytes per element in
+// all. The arithmetic is done in float64; only the stored values are
+// rounded.
 type element struct {
-	buckets [HoursPerWeek]bucket
-	open    [2]uint64 // bytes of hours cur-1 and cur
-	cur     int64     // current hour number (unix hour)
-	first   int64     // first hour with data; earlier hours are not folded in
-	started bool
+	mean     [HoursPerWeek]float32
+	variance [HoursPerWeek]float32
+	visits   visitCounts
+	open     [2]uint64 // bytes of hours cur-1 and cur
+	cur      int64     // current hour number (unix hour)
+	first    int64     // first hour with data; earlier hours are not folded in
 	// through is the last hour folded in (valid when learnt); after a
 	// restore, records of that hour or earlier are already learnt and
 	// are skipped.
 	through int64
-	learnt  bool
 	// restoredThrough is through as restored from an earlier run.
 	restoredThrough int64
+	started         bool
+	learnt          bool
 	restored        bool
 }
 
@@ -176,37 +199,37 @@ func (d *Detector) close(name string, e *element, hour int64, bytes uint64) {
 	if hour < e.first {
 		return
 	}
-	b := &e.buckets[hourOfWeek(hour)]
+	i := hourOfWeek(hour)
 	x := float64(bytes)
-	if int(b.visits) >= d.cfg.Warmup {
-		sd := math.Sqrt(b.variance)
-		over := x > d.cfg.Threshold*b.mean && x-b.mean > float64(d.cfg.Floor)
+	mean, variance, visits := float64(e.mean[i]), float64(e.variance[i]), e.visits.get(i)
+	if visits >= d.cfg.Warmup {
+		sd := math.Sqrt(variance)
+		over := x > d.cfg.Threshold*mean && x-mean > float64(d.cfg.Floor)
 		if over && d.cfg.K > 0 {
-			over = x > b.mean+d.cfg.K*sd
+			over = x > mean+d.cfg.K*sd
 		}
 		if over {
 			ratio := math.Inf(1)
-			if b.mean > 0 {
-				ratio = x / b.mean
+			if mean > 0 {
+				ratio = x / mean
 			}
 			d.alerts = append(d.alerts, Alert{
-				Element: name, Hour: time.Unix(hour*3600, 0).UTC(), HourOfWk: hourOfWeek(hour),
-				Bytes: bytes, Mean: b.mean, Stdev: sd, Ratio: ratio,
+				Element: name, Hour: time.Unix(hour*3600, 0).UTC(), HourOfWk: i,
+				Bytes: bytes, Mean: mean, Stdev: sd, Ratio: ratio,
 				Threshold: d.cfg.Threshold, Floor: d.cfg.Floor,
 			})
 		}
 	}
-	if b.visits == 0 {
-		b.mean = x
+	if visits == 0 {
+		mean = x
 	} else {
 		a := d.cfg.Alpha
-		diff := x - b.mean
-		b.mean += a * diff
-		b.variance = (1 - a) * (b.variance + a*diff*diff)
+		diff := x - mean
+		mean += a * diff
+		variance = (1 - a) * (variance + a*diff*diff)
 	}
-	if b.visits < math.MaxUint16 {
-		b.visits++
-	}
+	e.mean[i], e.variance[i] = to32(mean), to32(variance)
+	e.visits.set(i, visits+1)
 	e.through, e.learnt = hour, true
 }
 
@@ -231,8 +254,16 @@ func (d *Detector) Baseline(el string, hourOfWk int) (mean, stdev float64, weeks
 	if e == nil || hourOfWk < 0 || hourOfWk >= HoursPerWeek {
 		return 0, 0, 0
 	}
-	b := e.buckets[hourOfWk]
-	return b.mean, math.Sqrt(b.variance), int(b.visits)
+	return float64(e.mean[hourOfWk]), math.Sqrt(float64(e.variance[hourOfWk])), e.visits.get(hourOfWk)
+}
+
+// to32 stores a non-negative mean or variance, saturating at the largest
+// float32 (a variance of byte counts near 2^64 would not fit).
+func to32(x float64) float32 {
+	if x > math.MaxFloat32 {
+		return math.MaxFloat32
+	}
+	return float32(x)
 }
 
 // hourOfWeek maps a unix hour number to 0..167 with 0 = Monday 00:00 UTC

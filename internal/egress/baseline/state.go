@@ -18,7 +18,7 @@ type VolumeState struct {
 	Element  string    `json:"element"`
 	Mean     []float64 `json:"mean"`     // HoursPerWeek values
 	Variance []float64 `json:"variance"` // HoursPerWeek values
-	Weeks    []uint16  `json:"weeks"`    // HoursPerWeek values
+	Weeks    []uint16  `json:"weeks"`    // HoursPerWeek values; counted up to 63
 	// Through is the start of the last hour learnt: a later run skips
 	// records up to the end of that hour, so replaying the same data does
 	// not teach the baseline twice.
@@ -81,9 +81,9 @@ func (d *Detector) Snapshot() []VolumeState {
 		s := VolumeState{Element: name, Mean: make([]float64, HoursPerWeek), Variance: make([]float64, HoursPerWeek), Weeks: make([]uint16, HoursPerWeek),
 			Through: time.Unix(e.through*3600, 0).UTC()}
 		any := false
-		for i, b := range e.buckets {
-			s.Mean[i], s.Variance[i], s.Weeks[i] = b.mean, b.variance, b.visits
-			any = any || b.visits > 0
+		for i := range HoursPerWeek {
+			s.Mean[i], s.Variance[i], s.Weeks[i] = float64(e.mean[i]), float64(e.variance[i]), uint16(e.visits.get(i))
+			any = any || s.Weeks[i] > 0
 		}
 		if any {
 			out = append(out, s)
@@ -115,7 +115,8 @@ func (d *Detector) Restore(states []VolumeState) error {
 		th := s.Through.Unix() / 3600
 		e := &element{through: th, learnt: true, restoredThrough: th, restored: true}
 		for h := range HoursPerWeek {
-			e.buckets[h] = bucket{mean: s.Mean[h], variance: s.Variance[h], visits: s.Weeks[h]}
+			e.mean[h], e.variance[h] = to32(s.Mean[h]), to32(s.Variance[h])
+			e.visits.set(h, int(s.Weeks[h]))
 		}
 		els[s.Element] = e
 	}

@@ -178,7 +178,7 @@ func TestPeerCapAndRarity(t *testing.T) {
 		t.Errorf("peers %d evicted %d", tr.Peers(), tr.EvictedPeers)
 	}
 	// The most recent destinations survive.
-	if _, ok := tr.elements["e"].peers[netip.AddrFrom4([4]byte{192, 0, 2, 99})]; !ok {
+	if tr.elements["e"].find(netip.AddrFrom4([4]byte{192, 0, 2, 99})) == nil {
 		t.Error("most recent peer evicted")
 	}
 	if _, ok := tr.dsts[netip.AddrFrom4([4]byte{192, 0, 2, 0})]; ok {

@@ -86,8 +86,8 @@ func (t *Tracker) Score(from, to time.Time) []Result {
 	}
 	var out []Result
 	for name, el := range t.elements {
-		for _, p := range el.peers {
-			if r, ok := t.scorePair(name, p, window, pop, to.Unix()); ok {
+		for _, x := range el.peers {
+			if r, ok := t.scorePair(name, x.dst, x.p, window, pop, to.Unix()); ok {
 				out = append(out, r)
 			}
 		}
@@ -96,33 +96,33 @@ func (t *Tracker) Score(from, to time.Time) []Result {
 	return out
 }
 
-func (t *Tracker) scorePair(name string, p *pair, window float64, pop int, now int64) (Result, bool) {
+func (t *Tracker) scorePair(name string, dst netip.Addr, p *pair, window float64, pop int, now int64) (Result, bool) {
 	r := Result{
-		Element: name, Dst: p.dst,
+		Element: name, Dst: dst,
 		Conns: int(p.conns), Flows: int(p.flows), OutOfOrder: int(p.outOfOrder),
-		Bytes: p.bytes, Packets: p.packets,
-		First: time.Unix(p.first, 0).UTC(), Last: time.Unix(p.last, 0).UTC(),
+		Bytes: p.bytes, Packets: uint64(p.packets),
+		First: time.Unix(p.abs(p.first), 0).UTC(), Last: time.Unix(p.abs(p.last), 0).UTC(),
 		Longest: time.Duration(p.longest) * time.Second,
 	}
 	r.LongConn = longConnScore(float64(p.longest))
-	if d := t.dsts[p.dst]; d != nil {
+	if d := t.dsts[dst]; d != nil {
 		r.Elements = int(d.elements)
 	}
 	if pop > 0 {
 		r.Prevalence = float64(r.Elements) / float64(pop)
 	}
 
-	span := float64(p.last - p.first)
+	span := float64(int64(p.last) - int64(p.first))
 	if days := math.Max(span, 1) / 86400; p.conns >= 86400 && float64(p.conns)/math.Max(days, 1) >= 86400 {
 		r.Kind, r.Score, r.Band = KindStrobe, 100, BandHigh
 		return r, true
 	}
 
-	beacon := int(p.conns) >= t.cfg.MinConnections && min(p.nDeltas, Samples) >= 3
+	beacon := int(p.conns) >= t.cfg.MinConnections && min(p.nDeltas(), Samples) >= 3
 	if beacon {
-		deltas := make([]float64, min(p.nDeltas, Samples))
+		deltas := make([]float64, min(p.nDeltas(), Samples))
 		for i := range deltas {
-			deltas[i] = float64(p.deltas[i])
+			deltas[i] = unpack(p.deltas[i])
 		}
 		var q2, madv float64
 		r.TS, q2, madv = regularity(deltas, 10, 1)
@@ -138,13 +138,13 @@ func (t *Tracker) scorePair(name string, p *pair, window float64, pop int, now i
 		r.IntervalMAD = time.Duration(madv * float64(time.Second))
 
 		// Sizes: the reservoir plus the still-open connections.
-		sizes := make([]float64, 0, Samples+len(p.open))
+		sizes := make([]float64, 0, Samples+Open)
 		for i := range min(p.nSizes, Samples) {
-			sizes = append(sizes, float64(p.sizes[i]))
+			sizes = append(sizes, unpack(p.sizes[i]))
 		}
-		for _, o := range p.open {
-			if o.used {
-				sizes = append(sizes, float64(o.bytes))
+		for i := range Open {
+			if p.isUsed(i) {
+				sizes = append(sizes, float64(p.oBytes[i]))
 			}
 		}
 		if len(sizes) >= 3 {
@@ -195,7 +195,7 @@ func (t *Tracker) scorePair(name string, p *pair, window float64, pop int, now i
 			r.Modifiers = append(r.Modifiers, "common-destination")
 		}
 	}
-	if d := t.dsts[p.dst]; d != nil {
+	if d := t.dsts[dst]; d != nil {
 		const day = 86400
 		switch {
 		case now-d.first <= 7*day && d.first-t.start >= 7*day:
@@ -216,13 +216,9 @@ func (t *Tracker) scorePair(name string, p *pair, window float64, pop int, now i
 // the nearest beat); a beacon fills every bin once, so the score is the
 // evenness (1 - CV) over the bins from the first to the last beat.
 func beatScore(p *pair, interval float64) float64 {
-	n := min(p.nRecent, Recent)
-	if n < 3 || interval <= 0 {
+	ts := p.recent()
+	if len(ts) < 3 || interval <= 0 {
 		return 0
-	}
-	ts := make([]float64, n)
-	for i := range ts {
-		ts[i] = float64(p.recent[i])
 	}
 	slices.Sort(ts)
 	nb := int(math.Round((ts[len(ts)-1]-ts[0])/interval)) + 1
