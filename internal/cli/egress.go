@@ -37,7 +37,11 @@ func newEgressCmd(e *env) *cobra.Command {
 		Short: "Watch what network elements send, and to whom",
 		Long: `Map flows to inventory elements and alert when an element talks to a
 destination outside its allowlist, calls a destination back on a schedule
-(beacon), or sends far more than its baseline for that hour of the week.
+(beacon), tunnels through DNS, or sends far more than its baseline for that
+hour of the week. Elements are known by the inventory's management
+addresses (--inventory) or an element map (--elements, CSV or YAML).
+--history keeps first-seen destinations and baselines between runs.
+collect, decode and analyse spread the work over Kafka (docs/egress-scale.md).
 
 Flows an element exports about itself cannot be trusted: a compromised
 element can leave its own exfiltration out. Meter the management network
@@ -46,9 +50,10 @@ softflowd or pmacctd). Every alert names the exporter or capture its
 evidence came from, whether it was sampled, and flags self_reported when
 only the element itself reported the flows.`,
 		Example: `  netvet egress replay mgmt.pcapng --elements elements.csv --allow allow.yaml
-  netvet egress replay export.pcap --mode export --exporter 10.9.0.0/24 --elements elements.csv -f json
-  netvet egress watch --listen udp://:2055 --exporter 10.9.0.1/32 --elements elements.csv \
-      --allow allow.yaml --asn ip2asn-v4.tsv --metrics :9100 --syslog udp://siem:514`,
+  netvet egress replay export.pcap --mode export --exporter 10.9.0.0/24 --inventory inventory.csv -f json
+  netvet egress watch --listen udp://:2055 --exporter 10.9.0.1/32 --elements elements.yaml \
+      --allow allow.yaml --asn ip2asn-v4.tsv --metrics :9100 --syslog udp://siem:514 \
+      --history egress-history.jsonl`,
 	}
 	cmd.AddCommand(newEgressReplayCmd(e), newEgressWatchCmd(e), newEgressReportCmd(e))
 	cmd.AddCommand(newEgressKafkaCmds(e)...)
