@@ -429,4 +429,3 @@ stage's: records whose source maps to another element are dropped.` + kafkaLong,
 	cmd.Flags().StringVar(&metricsAddr, "metrics", "", "serve Prometheus metrics on this address (e.g. :9100), path /metrics")
 	return cmd
 }
-
