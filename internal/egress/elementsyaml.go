@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -24,8 +25,7 @@ const SitePrefix = "site:"
 // name: .yaml/.yml is YAML, anything else CSV). inv, when not nil,
 // supplies vendor, function, domain and site for each element ID.
 func LoadElementMap(path string, inv *inventory.Inventory) (*ElementMap, error) {
-	ext := strings.ToLower(path[strings.LastIndexByte(path, '.')+1:])
-	if !strings.Contains(path, ".") || (ext != "yaml" && ext != "yml") {
+	if ext := strings.ToLower(filepath.Ext(path)); ext != ".yaml" && ext != ".yml" {
 		return LoadElements(path, inv)
 	}
 	f, err := os.Open(path)

@@ -82,11 +82,7 @@ func LoadHistory(path string) (*History, error) {
 		return nil, fmt.Errorf("history: %w", err)
 	}
 	defer f.Close()
-	h, err := ReadHistory(path, f)
-	if err != nil {
-		return nil, err
-	}
-	return h, nil
+	return ReadHistory(path, f)
 }
 
 // ReadHistory decodes a history: a header line then one JSON pair per
@@ -283,6 +279,7 @@ func (p *Pipeline) useHistory(h *History) error {
 	if h == nil {
 		return nil
 	}
+	p.histUpdated = h.Updated
 	if err := p.vol.Restore(h.Volume); err != nil {
 		return fmt.Errorf("egress: history: %w", err)
 	}

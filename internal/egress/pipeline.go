@@ -413,9 +413,6 @@ func New(cfg Config) (*Pipeline, error) {
 	if err := p.useHistory(cfg.History); err != nil {
 		return nil, err
 	}
-	if cfg.History != nil {
-		p.histUpdated = cfg.History.Updated
-	}
 	hostNames := make([]string, 0, len(cfg.Hosts))
 	for n := range cfg.Hosts {
 		hostNames = append(hostNames, n)
